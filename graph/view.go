@@ -1,0 +1,81 @@
+package graph
+
+// NodeID is the store's internal number for an entity. It never leaves the package.
+type NodeID uint64
+
+// RelID is the store's internal number for a relationship. It never leaves the package.
+type RelID uint64
+
+// arc is one relationship as seen from one of its ends during a traversal: the fields a
+// traversal needs without reading the relationship's full record.
+type arc struct {
+	Rel   RelID
+	Type  string
+	Other NodeID // the entity at the other end
+	Out   bool   // true when the traversed entity is the relationship's From
+	// Known, Min and Max: the share interval (Min = Max for an exact share); Known is
+	// false when the share is undisclosed (then Min = Max = 0).
+	Known    bool
+	Min, Max float64
+	// Volume is properties.volumeTpa; HasVolume is false when absent or not a number.
+	Volume    float64
+	HasVolume bool
+	// Material is properties.material ("" when absent).
+	Material string
+}
+
+// Mid returns the midpoint of the share interval (0 when unknown).
+func (a arc) Mid() float64 { return (a.Min + a.Max) / 2 }
+
+// view is what traversals and analytics read: one consistent snapshot of the graph,
+// restricted to the relationships valid on one date, with a visit budget and a deadline.
+// A view is used by one goroutine only.
+type view interface {
+	// lookup returns the NodeID of the entity with the given id, or an ENOTFOUND *Error.
+	lookup(id string) (NodeID, error)
+	// entity returns the full record of n.
+	entity(n NodeID) (*Entity, error)
+	// relationship returns the full record of r.
+	relationship(r RelID) (*Relationship, error)
+	// arcs calls fn for each relationship touching n in direction dir (Both: both), of one
+	// of types (any type when types is empty), valid on the view's date, until fn returns
+	// false. Each arc counts against the visit budget; arcs returns errBudget once the
+	// budget or the deadline is exhausted.
+	arcs(n NodeID, dir Direction, types []string, fn func(arc) bool) error
+	// limits returns the caps in force.
+	limits() Limits
+}
+
+// buildPath materializes the walk that starts at start and follows arcs in order.
+func buildPath(v view, start NodeID, arcs []arc) (Path, error) {
+	p := Path{
+		Entities:      make([]*Entity, 0, len(arcs)+1),
+		Relationships: make([]*Relationship, 0, len(arcs)),
+	}
+	e, err := v.entity(start)
+	if err != nil {
+		return Path{}, err
+	}
+	p.Entities = append(p.Entities, e)
+	share, allKnown := 1.0, len(arcs) > 0
+	for _, a := range arcs {
+		r, err := v.relationship(a.Rel)
+		if err != nil {
+			return Path{}, err
+		}
+		e, err := v.entity(a.Other)
+		if err != nil {
+			return Path{}, err
+		}
+		p.Relationships = append(p.Relationships, r)
+		p.Entities = append(p.Entities, e)
+		if a.Type != TypeOwns || !a.Known {
+			allKnown = false
+		}
+		share *= a.Mid()
+	}
+	if allKnown {
+		p.Share = &share
+	}
+	return p, nil
+}
