@@ -55,6 +55,8 @@ func ErrorCode(err error) string {
 	return EINTERNAL
 }
 
+func errorf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
 // errBudget is returned by a view when a traversal exhausted its visit budget or its
 // deadline. Traversals turn it into Truncated results or an ELIMIT error.
 var errBudget = errors.New("graph: traversal budget exhausted")
