@@ -245,3 +245,16 @@ func (l Limits) WithDefaults() Limits {
 	}
 	return l
 }
+
+// Record is one line of Lodestone's native JSONL format, which import reads and export
+// writes: exactly one of its fields is set. Entities and relationships name their sources
+// by id; a file may hold the source records before or after the facts that cite them.
+//
+//	{"source":{"id":"src-metalnomist-2024-12","title":"…","publisher":"Metalnomist","published":"2024-12-01"}}
+//	{"entity":{"id":"baotou-steel","kind":"Company","name":"Baotou Iron and Steel (Group) Co., Ltd.","country":"CN","sources":["src-…"]}}
+//	{"relationship":{"id":"…","type":"OWNS","from":"baotou-steel","to":"china-northern-rare-earth","share":0.3671,"sources":["src-…"]}}
+type Record struct {
+	Source       *Source       `json:"source,omitempty"`
+	Entity       *Entity       `json:"entity,omitempty"`
+	Relationship *Relationship `json:"relationship,omitempty"`
+}
