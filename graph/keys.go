@@ -1,0 +1,226 @@
+package graph
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Key layout, format version 1 (formatVersion; Badger's external magic fences it, so a
+// binary that expects another layout refuses to open the store instead of misreading it).
+//
+// Every key starts with one ASCII family byte. Integers are big-endian so that byte order
+// is numeric order. NodeID and RelID are uint64 from counters kept under M; type and kind
+// ids are uint16 registered under M so names never appear in adjacency keys.
+//
+//	family  key                                            value
+//	M       'M' · ascii name                               meta: format, counters, registries, stats
+//	N       'N' · nid[8]                                   0x01 · JSON Entity
+//	U       'U' · entity id (UTF-8)                        nid[8]
+//	E       'E' · rid[8]                                   0x01 · from nid[8] · to nid[8] · type[2] · JSON Relationship
+//	R       'R' · relationship id (UTF-8)                  rid[8]
+//	O       'O' · from nid[8] · type[2] · to nid[8] · rid[8]   hot payload (below)
+//	I       'I' · to nid[8] · type[2] · from nid[8] · rid[8]   hot payload (copy)
+//	T       'T' · kind[2] · country[2] · nid[8]            empty (country 0x0000 when unset)
+//	C       'C' · country[2] · nid[8]                      empty
+//	X       'X' · search term · 0x00 · nid[8]              empty
+//	K       'K' · scheme · 0x00 · value · 0x00 · nid[8]    empty
+//	S       'S' · source id (UTF-8)                        JSON Source
+//
+// Listing an entity's relationships of one type in one direction is a prefix scan of
+// O·nid·type or I·nid·type whose values carry everything a traversal needs (hot payload),
+// so traversals read no E record until they materialize a result.
+const formatVersion uint16 = 1
+
+const (
+	famMeta       = 'M'
+	famNode       = 'N'
+	famNodeID     = 'U'
+	famRel        = 'E'
+	famRelID      = 'R'
+	famOut        = 'O'
+	famIn         = 'I'
+	famKind       = 'T'
+	famCountry    = 'C'
+	famTerm       = 'X'
+	famIdentifier = 'K'
+	famSource     = 'S'
+)
+
+const recordVersion = 0x01
+
+// Meta keys.
+var (
+	metaFormat  = []byte("Mformat")
+	metaNextNID = []byte("Mseq/node")
+	metaNextRID = []byte("Mseq/rel")
+	metaVersion = []byte("Mversion")
+	metaStats   = []byte("Mstats")
+	metaTypes   = []byte("Mtypes") // JSON name → id of relationship types
+	metaKinds   = []byte("Mkinds") // JSON name → id of entity kinds
+)
+
+func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+func u16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
+
+func nodeKey(n NodeID) []byte      { return u64([]byte{famNode}, uint64(n)) }
+func relKey(r RelID) []byte        { return u64([]byte{famRel}, uint64(r)) }
+func nodeIDKey(id string) []byte   { return append([]byte{famNodeID}, id...) }
+func relIDKey(id string) []byte    { return append([]byte{famRelID}, id...) }
+func sourceKey(id string) []byte   { return append([]byte{famSource}, id...) }
+func countryCode(cc string) []byte { return []byte(cc + "\x00\x00")[:2] }
+func countryKey(cc string, n NodeID) []byte {
+	return u64(append([]byte{famCountry}, countryCode(cc)...), uint64(n))
+}
+
+func kindKey(kind uint16, cc string, n NodeID) []byte {
+	return u64(append(u16([]byte{famKind}, kind), countryCode(cc)...), uint64(n))
+}
+
+func termKey(term string, n NodeID) []byte {
+	k := append([]byte{famTerm}, term...)
+	return u64(append(k, 0), uint64(n))
+}
+
+func identifierKey(scheme, value string, n NodeID) []byte {
+	k := append([]byte{famIdentifier}, scheme...)
+	k = append(append(k, 0), value...)
+	return u64(append(k, 0), uint64(n))
+}
+
+// adjKey builds an O or I key: fam · a · typ · b · rid, where a is the entity whose
+// adjacency it lists and b the other end.
+func adjKey(fam byte, a NodeID, typ uint16, b NodeID, r RelID) []byte {
+	k := make([]byte, 0, 27)
+	k = append(k, fam)
+	k = u64(k, uint64(a))
+	k = u16(k, typ)
+	k = u64(k, uint64(b))
+	return u64(k, uint64(r))
+}
+
+// adjPrefix is the prefix of a's adjacency in family fam, of one type when typ ≠ 0.
+func adjPrefix(fam byte, a NodeID, typ uint16) []byte {
+	k := u64([]byte{fam}, uint64(a))
+	if typ != 0 {
+		k = u16(k, typ)
+	}
+	return k
+}
+
+// parseAdjKey splits a 27-byte O or I key.
+func parseAdjKey(k []byte) (a NodeID, typ uint16, b NodeID, r RelID, ok bool) {
+	if len(k) != 27 {
+		return 0, 0, 0, 0, false
+	}
+	return NodeID(binary.BigEndian.Uint64(k[1:9])), binary.BigEndian.Uint16(k[9:11]),
+		NodeID(binary.BigEndian.Uint64(k[11:19])), RelID(binary.BigEndian.Uint64(k[19:27])), true
+}
+
+// lastNodeID reads the trailing nid[8] of T, C, X and K keys.
+func lastNodeID(k []byte) NodeID {
+	if len(k) < 8 {
+		return 0
+	}
+	return NodeID(binary.BigEndian.Uint64(k[len(k)-8:]))
+}
+
+// The hot payload: the traversal-critical fields of a relationship, copied into its O and
+// I values.
+//
+//	byte  0      payload version (1)
+//	byte  1      flags: 1 share known, 2 share is a range, 4 volume known, 8 validFrom set, 16 validTo set
+//	bytes 2–5    validFrom, days since 1970-01-01, int32
+//	bytes 6–9    validTo, days since 1970-01-01, int32
+//	bytes 10–17  share min, float64 bits
+//	bytes 18–25  share max, float64 bits
+//	bytes 26–33  properties.volumeTpa, float64 bits
+//	byte  34     length of properties.material (truncated to 255 bytes)
+//	bytes 35–    properties.material
+type hot struct {
+	flags    byte
+	from, to int32
+	min, max float64
+	volume   float64
+	material string
+}
+
+const (
+	hotShare    = 1
+	hotRange    = 2
+	hotVolume   = 4
+	hotFrom     = 8
+	hotTo       = 16
+	hotVersion  = 1
+	hotFixedLen = 35
+)
+
+func (h hot) encode() []byte {
+	mat := h.material
+	if len(mat) > 255 {
+		mat = mat[:255]
+	}
+	b := make([]byte, 0, hotFixedLen+len(mat))
+	b = append(b, hotVersion, h.flags)
+	b = binary.BigEndian.AppendUint32(b, uint32(h.from))
+	b = binary.BigEndian.AppendUint32(b, uint32(h.to))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(h.min))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(h.max))
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(h.volume))
+	b = append(b, byte(len(mat)))
+	return append(b, mat...)
+}
+
+func decodeHot(b []byte) (hot, bool) {
+	if len(b) < hotFixedLen || b[0] != hotVersion || len(b) != hotFixedLen+int(b[34]) {
+		return hot{}, false
+	}
+	return hot{
+		flags:    b[1],
+		from:     int32(binary.BigEndian.Uint32(b[2:6])),
+		to:       int32(binary.BigEndian.Uint32(b[6:10])),
+		min:      math.Float64frombits(binary.BigEndian.Uint64(b[10:18])),
+		max:      math.Float64frombits(binary.BigEndian.Uint64(b[18:26])),
+		volume:   math.Float64frombits(binary.BigEndian.Uint64(b[26:34])),
+		material: string(b[35:]),
+	}, true
+}
+
+// validOn reports whether the relationship holds on day d.
+func (h hot) validOn(d int32) bool {
+	return (h.flags&hotFrom == 0 || h.from <= d) && (h.flags&hotTo == 0 || h.to > d)
+}
+
+// hotOf derives the hot payload of r; volume and material come from its properties.
+func hotOf(r *Relationship) hot {
+	var h hot
+	if lo, hi, ok := r.ShareBounds(); ok {
+		h.flags |= hotShare
+		h.min, h.max = lo, hi
+		if r.Share == nil {
+			h.flags |= hotRange
+		}
+	}
+	if !r.ValidFrom.IsZero() {
+		h.flags |= hotFrom
+		h.from = r.ValidFrom.days
+	}
+	if !r.ValidTo.IsZero() {
+		h.flags |= hotTo
+		h.to = r.ValidTo.days
+	}
+	if p := relProps(r.Properties); p != nil {
+		if p.VolumeTpa != nil {
+			h.flags |= hotVolume
+			h.volume = *p.VolumeTpa
+		}
+		h.material = p.Material
+	}
+	return h
+}
+
+// arcOf turns a hot payload seen from one end into an arc.
+func (h hot) arc(r RelID, typ string, other NodeID, out bool) arc {
+	return arc{Rel: r, Type: typ, Other: other, Out: out,
+		Known: h.flags&hotShare != 0, Min: h.min, Max: h.max,
+		Volume: h.volume, HasVolume: h.flags&hotVolume != 0, Material: h.material}
+}

@@ -1,0 +1,583 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// read runs fn on a view of one read transaction: relationships valid on asOf (today
+// when zero), the store's limits, and a deadline that is the earlier of ctx's and the
+// store's traversal timeout.
+func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if asOf.IsZero() {
+		asOf = Today()
+	}
+	deadline := time.Now().Add(s.limits.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		v := &txnView{txn: txn, reg: s.state.Load(), day: asOf.days, lim: s.limits,
+			ctx: ctx, deadline: deadline}
+		return fn(v)
+	})
+}
+
+// txnView is the Badger-backed view: one read transaction, one date, one budget.
+type txnView struct {
+	txn      *badger.Txn
+	reg      *registry
+	day      int32
+	lim      Limits
+	ctx      context.Context
+	deadline time.Time
+	visits   int
+	ents     map[NodeID]*Entity
+	rels     map[RelID]*Relationship
+}
+
+func (v *txnView) limits() Limits { return v.lim }
+
+func (v *txnView) lookup(id string) (NodeID, error) {
+	item, err := v.txn.Get(nodeIDKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, Errorf(ENOTFOUND, "no entity with id %q", id)
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n NodeID
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return errors.New("graph: malformed id index entry")
+		}
+		n = NodeID(binary.BigEndian.Uint64(b))
+		return nil
+	})
+	return n, err
+}
+
+func (v *txnView) entity(n NodeID) (*Entity, error) {
+	if e, ok := v.ents[n]; ok {
+		return e, nil
+	}
+	item, err := v.txn.Get(nodeKey(n))
+	if err != nil {
+		return nil, err
+	}
+	var e *Entity
+	err = item.Value(func(b []byte) error {
+		var err error
+		e, err = decodeEntity(b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v.ents == nil {
+		v.ents = map[NodeID]*Entity{}
+	}
+	v.ents[n] = e
+	return e, nil
+}
+
+func (v *txnView) relationship(r RelID) (*Relationship, error) {
+	if rel, ok := v.rels[r]; ok {
+		return rel, nil
+	}
+	item, err := v.txn.Get(relKey(r))
+	if err != nil {
+		return nil, err
+	}
+	var rel *Relationship
+	err = item.Value(func(b []byte) error {
+		var err error
+		_, _, _, rel, err = decodeRelationship(b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v.rels == nil {
+		v.rels = map[RelID]*Relationship{}
+	}
+	v.rels[r] = rel
+	return rel, nil
+}
+
+// spend counts one visit and reports errBudget when the budget or the deadline is gone.
+func (v *txnView) spend() error {
+	v.visits++
+	if v.visits > v.lim.MaxVisits {
+		return errBudget
+	}
+	if v.visits&255 == 0 {
+		if time.Now().After(v.deadline) || v.ctx.Err() != nil {
+			return errBudget
+		}
+	}
+	return nil
+}
+
+// typePrefixes returns the adjacency prefixes of n in family fam for types (all types
+// when empty); unknown type names match nothing.
+func (v *txnView) typePrefixes(fam byte, n NodeID, types []string) [][]byte {
+	if len(types) == 0 {
+		return [][]byte{adjPrefix(fam, n, 0)}
+	}
+	var out [][]byte
+	for _, t := range types {
+		if id, ok := v.reg.types[t]; ok {
+			out = append(out, adjPrefix(fam, n, id))
+		}
+	}
+	slices.SortFunc(out, bytes.Compare)
+	return slices.CompactFunc(out, bytes.Equal)
+}
+
+func (v *txnView) arcs(n NodeID, dir Direction, types []string, fn func(arc) bool) error {
+	fams := []byte{famOut, famIn}
+	switch dir {
+	case Out:
+		fams = fams[:1]
+	case In:
+		fams = fams[1:]
+	}
+	for _, fam := range fams {
+		for _, prefix := range v.typePrefixes(fam, n, types) {
+			more, err := v.scanArcs(fam, prefix, fn)
+			if err != nil || !more {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, error) {
+	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := v.spend(); err != nil {
+			return false, err
+		}
+		item := it.Item()
+		_, typ, other, rid, ok := parseAdjKey(item.Key())
+		if !ok {
+			continue
+		}
+		var h hot
+		err := item.Value(func(b []byte) error {
+			var ok bool
+			h, ok = decodeHot(b)
+			if !ok {
+				return errors.New("graph: malformed adjacency payload")
+			}
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		if !h.validOn(v.day) {
+			continue
+		}
+		name := ""
+		if int(typ) < len(v.reg.typeNames) {
+			name = v.reg.typeNames[typ]
+		}
+		if !fn(h.arc(rid, name, other, fam == famOut)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Entity returns the entity with id, or ENOTFOUND.
+func (s *Store) Entity(ctx context.Context, id string) (*Entity, error) {
+	var e *Entity
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		n, err := v.lookup(id)
+		if err != nil {
+			return err
+		}
+		e, err = v.entity(n)
+		return err
+	})
+	return e, err
+}
+
+// Entities returns the entities with the given ids in one read transaction: out[i] is nil
+// when ids[i] does not exist. It is the batch read behind the per-request loaders.
+func (s *Store) Entities(ctx context.Context, ids []string) ([]*Entity, error) {
+	out := make([]*Entity, len(ids))
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		for i, id := range ids {
+			n, err := v.lookup(id)
+			if ErrorCode(err) == ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if out[i], err = v.entity(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Relationship returns the relationship with id, or ENOTFOUND.
+func (s *Store) Relationship(ctx context.Context, id string) (*Relationship, error) {
+	var r *Relationship
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		item, err := v.txn.Get(relIDKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return Errorf(ENOTFOUND, "no relationship with id %q", id)
+		}
+		if err != nil {
+			return err
+		}
+		b, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		r, err = v.relationship(RelID(binary.BigEndian.Uint64(b)))
+		return err
+	})
+	return r, err
+}
+
+// Sources returns the sources with the given ids; unknown ids are skipped.
+func (s *Store) Sources(ctx context.Context, ids []string) ([]*Source, error) {
+	var out []*Source
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		for _, id := range ids {
+			item, err := v.txn.Get(sourceKey(id))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			src := &Source{}
+			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
+				return err
+			}
+			out = append(out, src)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EntityFilter selects entities for ListEntities. Empty fields match everything.
+type EntityFilter struct {
+	Kind    string
+	Country string
+}
+
+// Page is one page of a cursor-paginated list. A cursor is opaque to clients.
+type Page[T any] struct {
+	Items       []T
+	Cursors     []string
+	HasNext     bool
+	HasPrevious bool
+}
+
+// ListEntities pages entities matching f, `first` at a time after the cursor `after`
+// (empty for the first page), in a stable order. Errors: EINVALID for a bad cursor or
+// country, ELIMIT when first is above the cap.
+func (s *Store) ListEntities(ctx context.Context, f EntityFilter, first int, after string) (*Page[*Entity], error) {
+	if err := checkCount("first", first, s.limits.MaxFirst); err != nil {
+		return nil, err
+	}
+	if err := validateCountry("country", f.Country); err != nil {
+		return nil, err
+	}
+	reg := s.state.Load()
+	var prefix []byte
+	switch {
+	case f.Kind != "":
+		id, ok := reg.kinds[f.Kind]
+		if !ok {
+			return &Page[*Entity]{}, nil
+		}
+		prefix = u16([]byte{famKind}, id)
+		if f.Country != "" {
+			prefix = append(prefix, f.Country...)
+		}
+	case f.Country != "":
+		prefix = append([]byte{famCountry}, f.Country...)
+	default:
+		prefix = []byte{famNode}
+	}
+	start, err := decodeCursor(after, prefix)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page[*Entity]{HasPrevious: after != ""}
+	err = s.read(ctx, Date{}, func(v *txnView) error {
+		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(start); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if after != "" && bytes.Equal(k, start) {
+				continue
+			}
+			if len(page.Items) == first {
+				page.HasNext = true
+				break
+			}
+			e, err := v.entity(lastNodeID(k))
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, e)
+			page.Cursors = append(page.Cursors, encodeCursor(k[len(prefix):]))
+		}
+		return nil
+	})
+	return page, err
+}
+
+// CountEntities returns how many entities match f, from the store's counters.
+func (s *Store) CountEntities(f EntityFilter) int {
+	total := 0
+	for kind, byCountry := range s.state.Load().stats.Entities {
+		if f.Kind != "" && kind != f.Kind {
+			continue
+		}
+		for cc, n := range byCountry {
+			if f.Country == "" || cc == f.Country {
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+func encodeCursor(suffix []byte) string { return base64.RawURLEncoding.EncodeToString(suffix) }
+
+// decodeCursor returns the key to seek to for cursor after within prefix.
+func decodeCursor(after string, prefix []byte) ([]byte, error) {
+	if after == "" {
+		return prefix, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(after)
+	if err != nil || len(b) == 0 || len(b) > 1024 {
+		return nil, Invalid("after", "is not a cursor this list returned")
+	}
+	return append(append([]byte(nil), prefix...), b...), nil
+}
+
+// RelationshipFilter selects an entity's relationships.
+type RelationshipFilter struct {
+	Direction Direction
+	Types     []string
+	// AsOf keeps relationships valid on that day (today when zero).
+	AsOf Date
+}
+
+// EntityRelationships pages the relationships of entity id matching f. Errors: ENOTFOUND
+// for an unknown entity, EINVALID for a bad cursor, ELIMIT when first is above the cap.
+// It also returns the total number of matching relationships when count is true (a
+// scan of the entity's whole adjacency).
+func (s *Store) EntityRelationships(ctx context.Context, id string, f RelationshipFilter, first int, after string, count bool) (*Page[*Relationship], int, error) {
+	if err := checkCount("first", first, s.limits.MaxFirst); err != nil {
+		return nil, 0, err
+	}
+	var cursor []byte
+	if after != "" {
+		var err error
+		if cursor, err = decodeCursor(after, nil); err != nil {
+			return nil, 0, err
+		}
+	}
+	page := &Page[*Relationship]{HasPrevious: after != ""}
+	total := 0
+	err := s.read(ctx, f.AsOf, func(v *txnView) error {
+		n, err := v.lookup(id)
+		if err != nil {
+			return err
+		}
+		var prefixes [][]byte
+		for _, fam := range []byte{famIn, famOut} { // I sorts before O
+			if f.Direction == Both || (fam == famOut) == (f.Direction == Out) {
+				prefixes = append(prefixes, v.typePrefixes(fam, n, f.Types)...)
+			}
+		}
+		for _, prefix := range prefixes {
+			if cursor != nil && !count && bytes.Compare(prefix, cursor[:min(len(prefix), len(cursor))]) < 0 {
+				continue // this prefix lies wholly before the cursor
+			}
+			it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				k := item.Key()
+				var h hot
+				if err := item.Value(func(b []byte) error { h, _ = decodeHot(b); return nil }); err != nil {
+					it.Close()
+					return err
+				}
+				if !h.validOn(v.day) {
+					continue
+				}
+				total++
+				if cursor != nil && bytes.Compare(k, cursor) <= 0 {
+					continue
+				}
+				if len(page.Items) == first {
+					page.HasNext = true
+					if !count {
+						break
+					}
+					continue
+				}
+				_, _, _, rid, _ := parseAdjKey(k)
+				r, err := v.relationship(rid)
+				if err != nil {
+					it.Close()
+					return err
+				}
+				page.Items = append(page.Items, r)
+				page.Cursors = append(page.Cursors, encodeCursor(k))
+			}
+			it.Close()
+			if page.HasNext && !count {
+				break
+			}
+		}
+		return nil
+	})
+	return page, total, err
+}
+
+// SearchHit is one entity found by Search, with a score in (0, 1]: 1 for an exact name.
+type SearchHit struct {
+	Entity *Entity
+	Score  float64
+}
+
+// maxSearchCandidates bounds the entities one search examines.
+const maxSearchCandidates = 2000
+
+// Search finds entities whose name or aliases match text, case- and accent-insensitively;
+// Chinese, Japanese and Korean text matches anywhere inside a name. Hits are ranked: exact
+// name, then prefix, then substring, then all words present; aliases score a little
+// below names. Errors: EINVALID for empty text, ELIMIT when first is above the cap.
+func (s *Store) Search(ctx context.Context, text, kind string, first int) ([]SearchHit, error) {
+	if err := checkCount("first", first, s.limits.MaxFirst); err != nil {
+		return nil, err
+	}
+	terms := queryTerms(text)
+	if len(terms) == 0 {
+		return nil, Invalid("text", "must contain at least one letter or digit")
+	}
+	// The longest term is usually the most selective: collect candidates from it, then
+	// check every term against each candidate's names.
+	sort.SliceStable(terms, func(i, j int) bool { return len(terms[i].text) > len(terms[j].text) })
+	q := normalize(text)
+	var hits []SearchHit
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		prefix := append([]byte{famTerm}, terms[0].text...)
+		if !terms[0].prefix {
+			prefix = append(prefix, 0)
+		}
+		seen := map[NodeID]bool{}
+		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(seen) < maxSearchCandidates; it.Next() {
+			n := lastNodeID(it.Item().Key())
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			e, err := v.entity(n)
+			if err != nil {
+				return err
+			}
+			if kind != "" && e.Kind != kind {
+				continue
+			}
+			score := matchScore(q, normalize(e.Name))
+			for _, a := range e.Aliases {
+				score = max(score, 0.95*matchScore(q, normalize(a)))
+			}
+			if score > 0 {
+				hits = append(hits, SearchHit{Entity: e, Score: score})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		a, b := hits[i], hits[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if len(a.Entity.Name) != len(b.Entity.Name) {
+			return len(a.Entity.Name) < len(b.Entity.Name)
+		}
+		return a.Entity.ID < b.Entity.ID
+	})
+	if len(hits) > first {
+		hits = hits[:first]
+	}
+	return hits, nil
+}
+
+// EntitiesByIdentifier returns the entities carrying the external identifier
+// scheme/value (an identifier may be shared, e.g. a ticker reused after a delisting).
+func (s *Store) EntitiesByIdentifier(ctx context.Context, scheme, value string) ([]*Entity, error) {
+	var out []*Entity
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		prefix := append(append(append([]byte{famIdentifier}, scheme...), 0), value...)
+		prefix = append(prefix, 0)
+		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(out) < s.limits.MaxFirst; it.Next() {
+			e, err := v.entity(lastNodeID(it.Item().Key()))
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Stats returns the store's counts and size.
+func (s *Store) Stats(ctx context.Context) (*Stats, error) {
+	reg := s.state.Load()
+	st := &Stats{ByKind: map[string]int{}, ByType: map[string]int{}, Version: reg.version}
+	for kind, byCountry := range reg.stats.Entities {
+		for _, n := range byCountry {
+			st.ByKind[kind] += n
+			st.Entities += n
+		}
+	}
+	for typ, n := range reg.stats.Relationships {
+		st.ByType[typ] = n
+		st.Relationships += n
+	}
+	lsm, vlog := s.db.Size()
+	st.StoreBytes = lsm + vlog
+	return st, nil
+}

@@ -1,0 +1,164 @@
+package graph
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Name search normalizes names and queries the same way: compatibility decomposition
+// (full-width forms become ASCII), accents removed, case folded. Words of alphabetic
+// scripts are indexed whole and matched by prefix; runs of CJK characters (which have no
+// spaces between words) are indexed as every single character and every pair of
+// neighbouring characters, and a query matches when all its pairs are present.
+
+var folder = cases.Fold()
+
+// normalize returns s decomposed, without combining marks, case-folded and with runs of
+// white space collapsed to one space.
+func normalize(s string) string {
+	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	return strings.Join(strings.Fields(folder.String(out)), " ")
+}
+
+func isCJK(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}
+
+// words splits normalized text into words: letters and digits; a CJK run is one word.
+func words(s string) []string {
+	var out []string
+	var cur []rune
+	cjk := false
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, string(cur))
+			cur = cur[:0]
+		}
+	}
+	for _, r := range s {
+		switch {
+		case isCJK(r):
+			if !cjk {
+				flush()
+			}
+			cjk = true
+			cur = append(cur, r)
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if cjk {
+				flush()
+			}
+			cjk = false
+			cur = append(cur, r)
+		default:
+			flush()
+			cjk = false
+		}
+	}
+	flush()
+	return out
+}
+
+func cjkWord(w string) bool {
+	for _, r := range w {
+		return isCJK(r)
+	}
+	return false
+}
+
+// indexTerms returns the distinct search terms stored for the names of an entity.
+func indexTerms(names ...string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if t != "" && len(t) <= 128 && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	for _, n := range names {
+		for _, w := range words(normalize(n)) {
+			if !cjkWord(w) {
+				add(w)
+				continue
+			}
+			rs := []rune(w)
+			for i := range rs {
+				add(string(rs[i]))
+				if i+1 < len(rs) {
+					add(string(rs[i : i+2]))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// queryTerm is one term of a search query: matched as a prefix of an indexed term, or
+// exactly for CJK pairs and single characters.
+type queryTerm struct {
+	text   string
+	prefix bool
+}
+
+// queryTerms splits a search text into the terms every hit must match.
+func queryTerms(text string) []queryTerm {
+	var out []queryTerm
+	seen := map[string]bool{}
+	add := func(t string, prefix bool) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, queryTerm{t, prefix})
+		}
+	}
+	for _, w := range words(normalize(text)) {
+		if !cjkWord(w) {
+			add(w, true)
+			continue
+		}
+		rs := []rune(w)
+		if len(rs) == 1 {
+			add(w, false)
+		}
+		for i := 0; i+1 < len(rs); i++ {
+			add(string(rs[i:i+2]), false)
+		}
+	}
+	return out
+}
+
+// matchScore ranks how well the normalized query q matches one normalized name: 1 for
+// equality, then prefix, then substring, then 0.5 when every query word is a prefix of
+// some word of the name; 0 when it does not match.
+func matchScore(q, name string) float64 {
+	switch {
+	case name == q:
+		return 1
+	case strings.HasPrefix(name, q):
+		return 0.9
+	case strings.Contains(name, q):
+		return 0.75
+	}
+	nameWords := words(name)
+	for _, t := range queryTerms(q) {
+		found := false
+		for _, w := range nameWords {
+			if t.prefix && strings.HasPrefix(w, t.text) || !t.prefix && strings.Contains(w, t.text) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0
+		}
+	}
+	return 0.5
+}

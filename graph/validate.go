@@ -1,0 +1,259 @@
+package graph
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxIDBytes is the longest id (entity, relationship, source) the store accepts.
+const MaxIDBytes = 256
+
+// ValidateID checks the id rules of api.md: 1–256 bytes of UTF-8, no control characters
+// (NUL included), no surrounding spaces. It returns an EINVALID *Error naming field.
+func ValidateID(field, id string) error {
+	switch {
+	case id == "":
+		return Invalid(field, "must not be empty")
+	case len(id) > MaxIDBytes:
+		return Invalid(field, "is %d bytes long; ids are at most %d bytes", len(id), MaxIDBytes)
+	case !utf8.ValidString(id):
+		return Invalid(field, "is not valid UTF-8")
+	case strings.TrimSpace(id) != id:
+		return Invalid(field, "must not start or end with spaces")
+	}
+	if i := strings.IndexFunc(id, unicode.IsControl); i >= 0 {
+		return Invalid(field, "contains a control character at byte %d", i)
+	}
+	return nil
+}
+
+func validateText(field, s string, required bool) error {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		return Invalid(field, "must not be empty")
+	case !utf8.ValidString(s):
+		return Invalid(field, "is not valid UTF-8")
+	case strings.ContainsRune(s, 0):
+		return Invalid(field, "contains a NUL character")
+	case len(s) > 4096:
+		return Invalid(field, "is %d bytes long; at most 4096 are allowed", len(s))
+	}
+	return nil
+}
+
+func validateCountry(field, cc string) error {
+	if cc == "" {
+		return nil
+	}
+	if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
+		return Invalid(field, "%q is not an upper-case ISO 3166-1 alpha-2 code such as CN or US", cc)
+	}
+	return nil
+}
+
+func validateDates(prefix string, from, to Date) error {
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return Invalid(prefix+"validFrom", "%s is after validTo %s", from, to)
+	}
+	return nil
+}
+
+func validateProperties(field string, raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return Invalid(field, "must be a JSON object")
+	}
+	return nil
+}
+
+func validateFraction(field string, x *float64) error {
+	if x == nil {
+		return nil
+	}
+	if math.IsNaN(*x) || *x < 0 || *x > 1 {
+		return Invalid(field, "%v is outside 0..1 (shares and confidence are fractions: 40 %% is 0.4)", *x)
+	}
+	return nil
+}
+
+// ValidateEntity checks e against the rules of api.md. prefix names e in error fields
+// (e.g. "input." or "entities[3]."). It does not check that cited sources exist.
+func ValidateEntity(prefix string, e *Entity) error {
+	if err := ValidateID(prefix+"id", e.ID); err != nil {
+		return err
+	}
+	if err := validateText(prefix+"kind", e.Kind, true); err != nil {
+		return err
+	}
+	if err := validateText(prefix+"name", e.Name, true); err != nil {
+		return err
+	}
+	for i, a := range e.Aliases {
+		if err := validateText(fmt.Sprintf("%saliases[%d]", prefix, i), a, true); err != nil {
+			return err
+		}
+	}
+	if err := validateCountry(prefix+"country", e.Country); err != nil {
+		return err
+	}
+	for i, id := range e.Identifiers {
+		f := fmt.Sprintf("%sidentifiers[%d].", prefix, i)
+		if err := validateText(f+"scheme", id.Scheme, true); err != nil {
+			return err
+		}
+		if err := validateText(f+"value", id.Value, true); err != nil {
+			return err
+		}
+	}
+	if err := validateProperties(prefix+"properties", e.Properties); err != nil {
+		return err
+	}
+	for i, s := range e.Sources {
+		if err := ValidateID(fmt.Sprintf("%ssources[%d]", prefix, i), s); err != nil {
+			return err
+		}
+	}
+	return validateDates(prefix, e.ValidFrom, e.ValidTo)
+}
+
+// ValidateRelationship checks r against the rules of api.md; r.ID may be empty (the store
+// derives it). It does not check that the ends or sources exist.
+func ValidateRelationship(prefix string, r *Relationship) error {
+	if r.ID != "" {
+		if err := ValidateID(prefix+"id", r.ID); err != nil {
+			return err
+		}
+	}
+	if !validType(r.Type) {
+		return Invalid(prefix+"type", "%q is not a relationship type: use upper-case letters, digits and _ (e.g. OWNS, SUPPLIES)", r.Type)
+	}
+	if err := ValidateID(prefix+"from", r.From); err != nil {
+		return err
+	}
+	if err := ValidateID(prefix+"to", r.To); err != nil {
+		return err
+	}
+	if r.From == r.To && r.Type == TypeOwns {
+		return Invalid(prefix+"to", "an entity cannot own itself")
+	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"share", r.Share}, {"shareMin", r.ShareMin}, {"shareMax", r.ShareMax}, {"confidence", r.Confidence}} {
+		if err := validateFraction(prefix+f.name, f.v); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r.Share != nil && (r.ShareMin != nil || r.ShareMax != nil):
+		return Invalid(prefix+"share", "give either share or shareMin and shareMax, not both")
+	case (r.ShareMin == nil) != (r.ShareMax == nil):
+		return Invalid(prefix+"shareMin", "a share range needs both shareMin and shareMax")
+	case r.ShareMin != nil && *r.ShareMin > *r.ShareMax:
+		return Invalid(prefix+"shareMin", "%v is greater than shareMax %v", *r.ShareMin, *r.ShareMax)
+	}
+	if err := validateProperties(prefix+"properties", r.Properties); err != nil {
+		return err
+	}
+	if p := relProps(r.Properties); p != nil && p.badVolume {
+		return Invalid(prefix+"properties.volumeTpa", "must be a number of tonnes a year, 0 or more")
+	}
+	for i, s := range r.Sources {
+		if err := ValidateID(fmt.Sprintf("%ssources[%d]", prefix, i), s); err != nil {
+			return err
+		}
+	}
+	return validateDates(prefix, r.ValidFrom, r.ValidTo)
+}
+
+// ValidateSource checks s; s.ID may be empty (the store derives it from the content).
+func ValidateSource(prefix string, s *Source) error {
+	if s.ID != "" {
+		if err := ValidateID(prefix+"id", s.ID); err != nil {
+			return err
+		}
+	}
+	if err := validateText(prefix+"title", s.Title, true); err != nil {
+		return err
+	}
+	if err := validateText(prefix+"publisher", s.Publisher, false); err != nil {
+		return err
+	}
+	return validateText(prefix+"url", s.URL, false)
+}
+
+func validType(t string) bool {
+	if t == "" || len(t) > 64 || t[0] < 'A' || t[0] > 'Z' {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// RelationshipID returns the id the store gives a relationship sent without one: derived
+// from its type and ends, so that re-sending the same fact updates it.
+func RelationshipID(typ, from, to string) string {
+	id := typ + ":" + from + "->" + to
+	if len(id) <= MaxIDBytes {
+		return id
+	}
+	sum := sha256.Sum256([]byte(from + "\x00" + to))
+	return typ + ":" + hex.EncodeToString(sum[:16])
+}
+
+// SourceID returns the id the store gives a source sent without one: derived from its
+// content, so that the same source cited twice is stored once.
+func SourceID(s *Source) string {
+	sum := sha256.Sum256([]byte(s.Title + "\x00" + s.Publisher + "\x00" + s.URL + "\x00" + s.Published.String()))
+	return "src-" + hex.EncodeToString(sum[:8])
+}
+
+// relProperties are the relationship properties with a meaning in the analytics.
+type relProperties struct {
+	VolumeTpa *float64
+	Material  string
+	badVolume bool
+}
+
+// relProps reads volumeTpa and material from a relationship's properties; nil when there
+// are none. A volumeTpa that is not a non-negative number is flagged bad.
+func relProps(raw json.RawMessage) *relProperties {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m struct {
+		VolumeTpa json.RawMessage `json:"volumeTpa"`
+		Material  any             `json:"material"`
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	p := &relProperties{}
+	if s, ok := m.Material.(string); ok {
+		p.Material = s
+	}
+	if len(m.VolumeTpa) > 0 && string(m.VolumeTpa) != "null" {
+		var v float64
+		if json.Unmarshal(m.VolumeTpa, &v) != nil || v < 0 || math.IsInf(v, 0) {
+			p.badVolume = true
+		} else {
+			p.VolumeTpa = &v
+		}
+	}
+	return p
+}
