@@ -21,6 +21,7 @@ func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) 
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	s.reads.Add(1)
 	if asOf.IsZero() {
 		asOf = Today()
 	}

@@ -47,6 +47,7 @@ type Store struct {
 	writeMu sync.Mutex               // serializes every write (see Apply)
 	state   atomic.Pointer[registry] // immutable snapshot, replaced after each commit
 	closed  atomic.Bool
+	reads   atomic.Uint64 // read transactions opened
 	gcStop  chan struct{}
 	gcDone  chan struct{}
 }
@@ -156,6 +157,10 @@ func (s *Store) Limits() Limits { return s.limits }
 
 // Version returns the number of write batches applied so far.
 func (s *Store) Version() uint64 { return s.state.Load().version }
+
+// ReadTransactions returns how many read transactions the store has opened: one per
+// point read, batch read, page or traversal.
+func (s *Store) ReadTransactions() uint64 { return s.reads.Load() }
 
 // Ping reports whether the store answers reads.
 func (s *Store) Ping(ctx context.Context) error {

@@ -42,7 +42,7 @@ func smallGraph() *Batch {
 		Sources: []Source{testSource},
 		Entities: []Entity{
 			{ID: "nre", Kind: "Company", Name: "China Northern Rare Earth (Group) High-Tech Co., Ltd.", Country: "CN",
-				Aliases: []string{"Northern Rare Earth", "中国北方稀土（集团）高科技股份有限公司", "北方稀土"},
+				Aliases:     []string{"Northern Rare Earth", "中国北方稀土（集团）高科技股份有限公司", "北方稀土"},
 				Identifiers: []Identifier{{Scheme: "SSE", Value: "600111"}}, Sources: []string{"src-test"}},
 			{ID: "nzb", Kind: "Company", Name: "Northern Zhaobao Magnets (Inner Mongolia) Co., Ltd.", Country: "CN", Sources: []string{"src-test"}},
 			{ID: "zhaobao", Kind: "Company", Name: "Ningbo Zhaobao Magnet Co., Ltd.", Country: "CN"},
@@ -343,7 +343,9 @@ func TestStoreValidation(t *testing.T) {
 		{"min alone", rel(func(r *Relationship) { r.Share, r.ShareMin = nil, fptr(0.5) }), EINVALID, "relationships[0].shareMin"},
 		{"share and range", rel(func(r *Relationship) { r.ShareMin, r.ShareMax = fptr(0.1), fptr(0.2) }), EINVALID, "relationships[0].share"},
 		{"confidence", rel(func(r *Relationship) { r.Confidence = fptr(2) }), EINVALID, "relationships[0].confidence"},
-		{"rel dates", rel(func(r *Relationship) { r.ValidFrom, r.ValidTo = MustParseDate("2025-01-02"), MustParseDate("2024-01-01") }), EINVALID, "relationships[0].validFrom"},
+		{"rel dates", rel(func(r *Relationship) {
+			r.ValidFrom, r.ValidTo = MustParseDate("2025-01-02"), MustParseDate("2024-01-01")
+		}), EINVALID, "relationships[0].validFrom"},
 		{"lower type", rel(func(r *Relationship) { r.Type = "owns" }), EINVALID, "relationships[0].type"},
 		{"self ownership", rel(func(r *Relationship) { r.To = "nre" }), EINVALID, "relationships[0].to"},
 		{"bad volume", rel(func(r *Relationship) { r.Properties = json.RawMessage(`{"volumeTpa":"lots"}`) }), EINVALID, "relationships[0].properties.volumeTpa"},

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/seed"
+	"github.com/lodestone-kg/lodestone/server"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// serveConfig is the configuration of `lodestone serve`.
+type serveConfig struct {
+	addr           string
+	data           string
+	inMemory       bool
+	seed           bool
+	corsOrigins    string
+	logFormat      string
+	logLevel       string
+	maxBody        int64
+	requestTimeout time.Duration
+	limits         graph.Limits
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on (LODESTONE_ADDR)")
+	fs.StringVar(&c.data, "data", "./data", "folder of the Badger store (LODESTONE_DATA)")
+	fs.BoolVar(&c.inMemory, "in-memory", false, "keep the store in memory only; nothing survives a restart (LODESTONE_IN_MEMORY)")
+	fs.BoolVar(&c.seed, "seed", true, "load the embedded seed graph into an empty store (LODESTONE_SEED)")
+	fs.StringVar(&c.corsOrigins, "cors-origins", "", "comma-separated origins allowed to call the API from browsers, or * (LODESTONE_CORS_ORIGINS)")
+	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or console (LODESTONE_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (LODESTONE_LOG_LEVEL)")
+	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest request body in bytes (LODESTONE_MAX_BODY)")
+	fs.DurationVar(&c.requestTimeout, "request-timeout", 30*time.Second, "time limit of one GraphQL request (LODESTONE_REQUEST_TIMEOUT)")
+	fs.IntVar(&c.limits.MaxFirst, "max-first", graph.DefaultMaxFirst, "cap of first/limit arguments (LODESTONE_MAX_FIRST)")
+	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "cap of subgraph and supplyChain sizes (LODESTONE_MAX_SUBGRAPH)")
+	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
+	fs.IntVar(&c.limits.MaxVisits, "max-visits", graph.DefaultMaxVisits, "relationships one traversal may examine (LODESTONE_MAX_VISITS)")
+	fs.DurationVar(&c.limits.Timeout, "traversal-timeout", graph.DefaultTimeout, "time limit of one traversal (LODESTONE_TRAVERSAL_TIMEOUT)")
+}
+
+func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console":
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("log format %q: use json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+}
+
+// runServe serves the API until ctx ends or the process gets SIGINT/SIGTERM, then shuts
+// down gracefully: in-flight requests finish (up to 10 s), then the store closes cleanly.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := newFlagSet("serve", stderr)
+	cfg.register(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.logFormat, cfg.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", zap.Error(err))
+		}
+	}()
+	if cfg.seed {
+		loaded, err := seed.Load(ctx, store)
+		if err != nil {
+			return fmt.Errorf("load seed graph: %w", err)
+		}
+		if loaded {
+			st, _ := store.Stats(ctx)
+			log.Info("loaded the seed graph", zap.Int("entities", st.Entities), zap.Int("relationships", st.Relationships))
+		}
+	}
+
+	var origins []string
+	for _, o := range strings.Split(cfg.corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	handler, err := server.NewServer(log, server.Config{
+		CORSOrigins: origins, MaxBodyBytes: cfg.maxBody, RequestTimeout: cfg.requestTimeout, Version: version,
+	}, store, schemaSDL)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log),
+	}
+	url := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "lodestone listening on %s (GraphQL at %s/graphql)\n", url, url)
+	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("data", cfg.data), zap.String("version", version))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown", zap.Error(err))
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// displayAddr turns a listening address into one a person can paste (":8080" listens
+// on every interface; show localhost).
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

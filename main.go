@@ -1,0 +1,102 @@
+// Command lodestone is a knowledge-graph query server: entities and relationships in
+// Badger, served through GraphQL for ownership and supply-path questions.
+//
+//	lodestone [serve] [flags]   serve the GraphQL API (the default job)
+//	lodestone version           print the version
+//	lodestone healthcheck       exit 0 when a local server answers /healthz
+//
+// Every flag can also be set with an environment variable: --cors-origins is
+// LODESTONE_CORS_ORIGINS. A flag on the command line wins over the environment.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+//go:embed schema.graphql
+var schemaSDL string
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(context.Background(), os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "lodestone: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: lodestone <command> [flags]
+
+Commands:
+  serve         serve the GraphQL API (default)
+  version       print the version
+  healthcheck   exit 0 when the server at --url answers /healthz
+
+Run "lodestone <command> -h" for the flags of a command.
+`
+
+// run is the whole program, with the operating system passed in so that tests can call
+// it: args as os.Args, getenv as os.Getenv.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "lodestone %s\n", version)
+		return nil
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newFlagSet returns a flag set for a subcommand whose errors and help go to stderr.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("lodestone "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, then sets every flag not given on the command line from its
+// environment variable LODESTONE_<NAME> (upper case, dashes as underscores).
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		env := "LODESTONE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", env, v, e)
+			}
+		}
+	})
+	return err
+}

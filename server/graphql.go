@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/graph-gophers/graphql-go"
+	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/loaders"
+	"go.uber.org/zap"
+)
+
+// Media types of GraphQL over HTTP.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// graphQLRequest is the body of a GraphQL POST, or the parameters of a GET.
+type graphQLRequest struct {
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName"`
+	Variables     map[string]any `json:"variables"`
+	Extensions    map[string]any `json:"extensions"`
+}
+
+// handleGraphQL serves GraphQL over HTTP: POST with a JSON body, or GET with query,
+// operationName and variables parameters (queries only: a mutation over GET gets 405).
+// A request that is not well-formed gets 400 (413 for a body over the limit, 415 for a
+// body that is not JSON, 406 for an Accept header that allows neither JSON media type).
+// With Accept: application/graphql-response+json, parse and validation errors get 400;
+// with application/json they get 200, as the specification says.
+func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		media, ok := negotiate(r.Header.Get("Accept"))
+		if !ok {
+			writeRequestError(w, http.StatusNotAcceptable, "Accept must allow application/json or application/graphql-response+json")
+			return
+		}
+		req, status, msg := decodeGraphQLRequest(w, r, cfg.MaxBodyBytes)
+		if status != 0 {
+			writeRequestError(w, status, msg)
+			return
+		}
+		setOperationName(r.Context(), req.OperationName)
+
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
+		defer cancel()
+		ctx = loaders.NewContext(ctx, loaders.New(store))
+		if r.Method == http.MethodGet {
+			ctx = context.WithValue(ctx, getKey{}, true)
+		}
+		resp := schema.Exec(ctx, req.Query, req.OperationName, req.Variables)
+		requestErr, mutationOverGET := publicErrors(ctx, log, resp.Errors)
+
+		status = http.StatusOK
+		switch {
+		case mutationOverGET:
+			w.Header().Set("Allow", "POST")
+			status = http.StatusMethodNotAllowed
+		case requestErr && media == mediaGraphQLResponse:
+			status = http.StatusBadRequest
+		}
+		body, err := json.Marshal(resp)
+		if err != nil {
+			log.Error("encode response", zap.String("request_id", requestID(r.Context())), zap.Error(err))
+			writeRequestError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		w.Header().Set("Content-Type", media+"; charset=utf-8")
+		w.WriteHeader(status)
+		w.Write(body)
+	})
+}
+
+type getKey struct{}
+
+// isGET reports whether the request came with GET (and so may not run mutations).
+func isGET(ctx context.Context) bool {
+	v, _ := ctx.Value(getKey{}).(bool)
+	return v
+}
+
+// negotiate picks the response media type from an Accept header.
+func negotiate(accept string) (string, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return mediaJSON, true
+	}
+	json := false
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case mediaGraphQLResponse:
+			return mediaGraphQLResponse, true
+		case mediaJSON, "application/*", "*/*":
+			json = true
+		}
+	}
+	return mediaJSON, json
+}
+
+// decodeGraphQLRequest reads a GraphQL request from r. On failure it returns the HTTP
+// status and a message saying what is wrong.
+func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request, maxBody int64) (req graphQLRequest, status int, msg string) {
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		req.Query = q.Get("query")
+		req.OperationName = q.Get("operationName")
+		for _, p := range []struct {
+			name string
+			dst  *map[string]any
+		}{{"variables", &req.Variables}, {"extensions", &req.Extensions}} {
+			if s := q.Get(p.name); s != "" {
+				if err := json.Unmarshal([]byte(s), p.dst); err != nil {
+					return req, http.StatusBadRequest, "the " + p.name + " parameter must be a JSON object"
+				}
+			}
+		}
+	} else {
+		ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || (ct != mediaJSON && ct != "application/graphql+json") {
+			return req, http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json"
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		if err := dec.Decode(&req); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return req, http.StatusRequestEntityTooLarge, "the body is larger than this server accepts"
+			}
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) && typeErr.Field != "" {
+				return req, http.StatusBadRequest, "the body's " + typeErr.Field + " has the wrong type (query and operationName are strings, variables an object)"
+			}
+			return req, http.StatusBadRequest, "the body is not a JSON object: " + strings.TrimPrefix(err.Error(), "json: ")
+		}
+		if dec.More() {
+			return req, http.StatusBadRequest, "the body holds more than one JSON value"
+		}
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return req, http.StatusBadRequest, "the request has no query"
+	}
+	return req, 0, ""
+}
+
+// writeRequestError writes a GraphQL-shaped error for a request that never reached
+// execution.
+func writeRequestError(w http.ResponseWriter, status int, msg string) {
+	code := graph.EINVALID
+	if status >= 500 {
+		code = graph.EINTERNAL
+	}
+	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}}})
+	w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,86 @@
+// Package server is Lodestone's HTTP and GraphQL transport: NewServer builds the whole
+// HTTP surface (routes.go) over a graph.Store, with the GraphQL schema executed by
+// graph-gophers/graphql-go and resolvers that stay thin over the store.
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/graph-gophers/graphql-go"
+	gqllog "github.com/graph-gophers/graphql-go/log"
+	"github.com/lodestone-kg/lodestone/graph"
+	"go.uber.org/zap"
+)
+
+// Config configures the HTTP surface. The zero value is usable: every zero field takes
+// its default.
+type Config struct {
+	// CORSOrigins lists the origins browsers may call the API from ("*" for any, without
+	// credentials). Empty: no cross-origin access.
+	CORSOrigins []string
+	// MaxBodyBytes caps a request body (default 1 MiB).
+	MaxBodyBytes int64
+	// RequestTimeout caps the work of one GraphQL request (default 30 s).
+	RequestTimeout time.Duration
+	// Version is reported by /healthz.
+	Version string
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// ParseSchema parses the SDL against the resolvers over store, with the options the
+// engineering notes recommend. A mismatch between SDL and resolvers is an error here, at
+// start-up, not at run time.
+func ParseSchema(sdl string, store *graph.Store, log *zap.Logger) (*graphql.Schema, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	schema, err := graphql.ParseSchema(sdl, NewResolver(store),
+		graphql.UseStringDescriptions(),
+		graphql.MaxDepth(15),
+		graphql.MaxQueryLength(64<<10),
+		graphql.MaxSelections(20_000),
+		graphql.OverlapValidationLimit(10_000),
+		graphql.MaxParallelism(16),
+		graphql.PanicHandler(panicHandler{}),
+		graphql.Logger(gqllog.LoggerFunc(func(ctx context.Context, v any) {
+			log.Error("graphql resolver panic", zap.String("request_id", requestID(ctx)), zap.Any("panic", v), zap.Stack("stack"))
+		})),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("server: schema: %w", err)
+	}
+	return schema, nil
+}
+
+// NewServer returns the HTTP handler of Lodestone: GraphQL at /graphql (GET and POST),
+// /healthz and /readyz, with CORS, request ids, access logs and panic recovery.
+func NewServer(log *zap.Logger, cfg Config, store *graph.Store, sdl string) (http.Handler, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	cfg = cfg.withDefaults()
+	schema, err := ParseSchema(sdl, store, log)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, log, cfg, store, schema)
+	var h http.Handler = mux
+	h = recoverPanics(log, h)
+	h = accessLog(log, h)
+	h = withRequestID(h)
+	h = corsFor(cfg.CORSOrigins, h)
+	return h, nil
+}
