@@ -1,0 +1,98 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzHotPayload: decoding never panics, and whatever decodes re-encodes to the same bytes.
+func FuzzHotPayload(f *testing.F) {
+	f.Add(hotOf(&Relationship{Share: fptr(0.4)}).encode())
+	f.Add(hotOf(&Relationship{ShareMin: fptr(0.25), ShareMax: fptr(0.5), ValidFrom: MustParseDate("2024-12-01"),
+		Properties: json.RawMessage(`{"volumeTpa":3000,"material":"ndfeb"}`)}).encode())
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := decodeHot(b)
+		if !ok {
+			return
+		}
+		if got := h.encode(); !bytes.Equal(got, b) {
+			t.Errorf("decode(%x) = %+v re-encodes to %x", b, h, got)
+		}
+	})
+}
+
+// FuzzAdjKey: adjacency keys round-trip.
+func FuzzAdjKey(f *testing.F) {
+	f.Add(uint64(42), uint16(1), uint64(7), uint64(1001))
+	f.Fuzz(func(t *testing.T, a uint64, typ uint16, b uint64, r uint64) {
+		k := adjKey(famOut, NodeID(a), typ, NodeID(b), RelID(r))
+		ga, gt, gb, gr, ok := parseAdjKey(k)
+		if !ok || ga != NodeID(a) || gt != typ || gb != NodeID(b) || gr != RelID(r) {
+			t.Errorf("parseAdjKey(adjKey(%d,%d,%d,%d)) = %d,%d,%d,%d,%v", a, typ, b, r, ga, gt, gb, gr, ok)
+		}
+		if !bytes.HasPrefix(k, adjPrefix(famOut, NodeID(a), typ)) {
+			t.Error("key does not start with its prefix")
+		}
+	})
+}
+
+// FuzzCursor: any string is either refused as a cursor with INVALID_INPUT or decodes.
+func FuzzCursor(f *testing.F) {
+	f.Add("")
+	f.Add(encodeCursor([]byte{1, 2, 3}))
+	f.Add("%%%")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := decodeCursor(s, []byte{famNode})
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Errorf("decodeCursor(%q) error %v, want INVALID_INPUT", s, err)
+			}
+			return
+		}
+		if k[0] != famNode {
+			t.Errorf("decodeCursor(%q) = %x escapes its prefix", s, k)
+		}
+	})
+}
+
+// FuzzReadJSONL: any input either reads or fails with INVALID_INPUT naming a line.
+func FuzzReadJSONL(f *testing.F) {
+	f.Add(`{"entity":{"id":"a","kind":"Company","name":"A"}}` + "\n")
+	f.Add("\xef\xbb\xbf" + `{"source":{"id":"s","title":"T"}}` + "\r\n")
+	f.Add(`{"relationship":{"type":"OWNS","from":"a","to":"b","share":1.4}}`)
+	f.Add(`{"entity":{}, "source":{}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		err := ReadJSONL(strings.NewReader(in), func(int, Record) error { return nil })
+		if err == nil {
+			return
+		}
+		e, ok := err.(*Error)
+		if !ok || e.Code != EINVALID || !strings.HasPrefix(e.Field, "line ") {
+			t.Errorf("ReadJSONL(%q) error %#v, want INVALID_INPUT on a line", in, err)
+		}
+	})
+}
+
+// FuzzSearchText: normalization and term splitting never panic and stay valid UTF-8.
+func FuzzSearchText(f *testing.F) {
+	for _, s := range []string{"北方稀土", "Société Générale", "ＡＢＣ　ｄｅｆ", "\xff\xfe", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := normalize(s)
+		if utf8.ValidString(s) && !utf8.ValidString(n) {
+			t.Errorf("normalize(%q) = %q is not valid UTF-8", s, n)
+		}
+		for _, term := range indexTerms(s) {
+			if term == "" || strings.ContainsRune(term, 0) && !strings.ContainsRune(s, 0) {
+				t.Errorf("indexTerms(%q) has bad term %q", s, term)
+			}
+		}
+		_ = queryTerms(s)
+		_ = matchScore(n, n)
+	})
+}
