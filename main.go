@@ -4,6 +4,7 @@
 //	lodestone [serve] [flags]   serve the GraphQL API (the default job)
 //	lodestone version           print the version
 //	lodestone healthcheck       exit 0 when a local server answers /healthz
+//	lodestone check             verify a store's invariants
 //
 // Every flag can also be set with an environment variable: --cors-origins is
 // LODESTONE_CORS_ORIGINS. A flag on the command line wins over the environment.
@@ -41,6 +42,7 @@ Commands:
   serve         serve the GraphQL API (default)
   version       print the version
   healthcheck   exit 0 when the server at --url answers /healthz
+  check         verify the invariants of a store no server is using
 
 Run "lodestone <command> -h" for the flags of a command.
 `
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
