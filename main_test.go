@@ -118,7 +118,9 @@ func TestServeEndToEnd(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("JV owners = %v, want %v", got, want)
 	}
-	var stats struct{ Stats struct{ Entities, Relationships int } }
+	var stats struct {
+		Stats struct{ Entities, Relationships int }
+	}
 	postQuery(t, base, `{ stats { entities relationships } }`, &stats)
 	if stats.Stats.Entities < 60 || stats.Stats.Relationships < 100 {
 		t.Errorf("seed stats = %+v, want ≥ 60 entities and ≥ 100 relationships", stats.Stats)

@@ -23,9 +23,9 @@ func TestCheck(t *testing.T) {
 	}
 	// Break the store behind its back, one way at a time.
 	for _, tt := range []struct {
-		name  string
+		name    string
 		corrupt func(txn *badger.Txn) error
-		want  string
+		want    string
 	}{
 		{"missing in-adjacency", func(txn *badger.Txn) error {
 			return txn.Delete(adjKey(famIn, 2, s.state.Load().types["OWNS"], 1, 1))
