@@ -127,7 +127,7 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 				return err
 			}
 		}
-		for _, fam := range []byte{famKind, famCountry, famTerm, famIdentifier} {
+		for _, fam := range []byte{famKind, famCountry, famTerm, famFullName, famIdentifier} {
 			err = scan(ctx, txn, fam, func(k, _ []byte) error {
 				if !want[string(k)] {
 					problem("index entry %q belongs to no entity", k)

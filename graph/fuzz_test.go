@@ -96,3 +96,19 @@ func FuzzSearchText(f *testing.F) {
 		_ = matchScore(n, n)
 	})
 }
+
+// FuzzNormalizeASCII: the ASCII fast path agrees with the general path.
+func FuzzNormalizeASCII(f *testing.F) {
+	f.Add("  Northern  RARE\tEarth ")
+	f.Add("a\x00b\x1fc")
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := normalizeASCII(s)
+		if !ok {
+			return
+		}
+		slow := strings.Join(strings.Fields(folder.String(s)), " ")
+		if fast != slow {
+			t.Errorf("normalizeASCII(%q) = %q, general path %q", s, fast, slow)
+		}
+	})
+}

@@ -23,6 +23,7 @@ import (
 //	T       'T' · kind[2] · country[2] · nid[8]            empty (country 0x0000 when unset)
 //	C       'C' · country[2] · nid[8]                      empty
 //	X       'X' · search term · 0x00 · nid[8]              empty
+//	F       'F' · normalized full name · 0x00 · nid[8]     empty (names and aliases, for prefix search)
 //	K       'K' · scheme · 0x00 · value · 0x00 · nid[8]    empty
 //	S       'S' · source id (UTF-8)                        JSON Source
 //
@@ -42,6 +43,7 @@ const (
 	famKind       = 'T'
 	famCountry    = 'C'
 	famTerm       = 'X'
+	famFullName   = 'F'
 	famIdentifier = 'K'
 	famSource     = 'S'
 )
@@ -78,6 +80,17 @@ func kindKey(kind uint16, cc string, n NodeID) []byte {
 
 func termKey(term string, n NodeID) []byte {
 	k := append([]byte{famTerm}, term...)
+	return u64(append(k, 0), uint64(n))
+}
+
+// maxFullNameKey bounds the name part of an F key.
+const maxFullNameKey = 200
+
+func fullNameKey(name string, n NodeID) []byte {
+	if len(name) > maxFullNameKey {
+		name = name[:maxFullNameKey]
+	}
+	k := append([]byte{famFullName}, name...)
 	return u64(append(k, 0), uint64(n))
 }
 

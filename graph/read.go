@@ -473,13 +473,18 @@ type SearchHit struct {
 	Score  float64
 }
 
-// maxSearchCandidates bounds the entities one search examines.
+// maxSearchCandidates bounds the index entries one search stage examines.
 const maxSearchCandidates = 2000
 
 // Search finds entities whose name or aliases match text, case- and accent-insensitively;
 // Chinese, Japanese and Korean text matches anywhere inside a name. Hits are ranked: exact
 // name, then prefix, then substring, then all words present; aliases score a little
-// below names. Errors: EINVALID for empty text, ELIMIT when first is above the cap.
+// below names; ties go to the shorter name. Errors: EINVALID for text without letters or
+// digits, ELIMIT when first is above the cap.
+//
+// Work is bounded: names that start with the text are found on the full-name index
+// without reading records (only the best are read); when they are fewer than first, the
+// word index supplies up to maxSearchCandidates more, each read and scored.
 func (s *Store) Search(ctx context.Context, text, kind string, first int) ([]SearchHit, error) {
 	if err := checkCount("first", first, s.limits.MaxFirst); err != nil {
 		return nil, err
@@ -488,38 +493,85 @@ func (s *Store) Search(ctx context.Context, text, kind string, first int) ([]Sea
 	if len(terms) == 0 {
 		return nil, Invalid("text", "must contain at least one letter or digit")
 	}
-	// The longest term is usually the most selective: collect candidates from it, then
-	// check every term against each candidate's names.
-	sort.SliceStable(terms, func(i, j int) bool { return len(terms[i].text) > len(terms[j].text) })
 	q := normalize(text)
 	var hits []SearchHit
 	err := s.read(ctx, Date{}, func(v *txnView) error {
-		prefix := append([]byte{famTerm}, terms[0].text...)
-		if !terms[0].prefix {
-			prefix = append(prefix, 0)
-		}
 		seen := map[NodeID]bool{}
-		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid() && len(seen) < maxSearchCandidates; it.Next() {
-			n := lastNodeID(it.Item().Key())
-			if seen[n] {
-				continue
-			}
+		score := func(n NodeID) error {
 			seen[n] = true
 			e, err := v.entity(n)
 			if err != nil {
 				return err
 			}
 			if kind != "" && e.Kind != kind {
+				return nil
+			}
+			sc := matchScore(q, normalize(e.Name))
+			for _, a := range e.Aliases {
+				sc = max(sc, 0.95*matchScore(q, normalize(a)))
+			}
+			if sc > 0 {
+				hits = append(hits, SearchHit{Entity: e, Score: sc})
+			}
+			return nil
+		}
+		// Stage 1: names and aliases that start with q, ranked by their key alone
+		// (exact first, then shorter), so only the best few records are read.
+		type prefixHit struct {
+			n      NodeID
+			exact  bool
+			length int
+		}
+		var prefixHits []prefixHit
+		prefix := append([]byte{famFullName}, q...)
+		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for it.Rewind(); it.Valid() && len(prefixHits) < maxSearchCandidates; it.Next() {
+			k := it.Item().Key()
+			nameLen := len(k) - 1 - 9
+			prefixHits = append(prefixHits, prefixHit{n: lastNodeID(k), exact: nameLen == len(q), length: nameLen})
+		}
+		it.Close()
+		sort.SliceStable(prefixHits, func(i, j int) bool {
+			a, b := prefixHits[i], prefixHits[j]
+			if a.exact != b.exact {
+				return a.exact
+			}
+			if a.length != b.length {
+				return a.length < b.length
+			}
+			return a.n < b.n
+		})
+		for _, h := range prefixHits {
+			if len(hits) >= first && kind == "" {
+				break
+			}
+			if !seen[h.n] {
+				if err := score(h.n); err != nil {
+					return err
+				}
+			}
+		}
+		if len(hits) >= first {
+			return nil
+		}
+		// Stage 2: entities having every word; candidates from the longest word (usually
+		// the most selective), each record checked against the whole text.
+		sort.SliceStable(terms, func(i, j int) bool { return len(terms[i].text) > len(terms[j].text) })
+		prefix = append([]byte{famTerm}, terms[0].text...)
+		if !terms[0].prefix {
+			prefix = append(prefix, 0)
+		}
+		it = v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		examined := 0
+		for it.Rewind(); it.Valid() && examined < maxSearchCandidates; it.Next() {
+			n := lastNodeID(it.Item().Key())
+			if seen[n] {
 				continue
 			}
-			score := matchScore(q, normalize(e.Name))
-			for _, a := range e.Aliases {
-				score = max(score, 0.95*matchScore(q, normalize(a)))
-			}
-			if score > 0 {
-				hits = append(hits, SearchHit{Entity: e, Score: score})
+			examined++
+			if err := score(n); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -21,12 +21,43 @@ var folder = cases.Fold()
 // normalize returns s decomposed, without combining marks, case-folded and with runs of
 // white space collapsed to one space.
 func normalize(s string) string {
+	if ascii, ok := normalizeASCII(s); ok {
+		return ascii
+	}
 	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
 	if err != nil {
 		out = s
 	}
 	return strings.Join(strings.Fields(folder.String(out)), " ")
+}
+
+// normalizeASCII is normalize for pure ASCII text (most names), without the Unicode
+// machinery: lower case and single spaces. ok is false when s is not ASCII.
+func normalizeASCII(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	space := true // drop leading spaces
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return "", false
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			if !space {
+				b = append(b, ' ')
+				space = true
+			}
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		space = false
+	}
+	if len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return string(b), true
 }
 
 func isCJK(r rune) bool {

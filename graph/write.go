@@ -284,8 +284,16 @@ func (w *writer) entityIndexKeys(n NodeID, e *Entity) [][]byte {
 	if e.Country != "" {
 		keys = append(keys, countryKey(e.Country, n))
 	}
-	for _, t := range indexTerms(append([]string{e.Name}, e.Aliases...)...) {
+	names := append([]string{e.Name}, e.Aliases...)
+	for _, t := range indexTerms(names...) {
 		keys = append(keys, termKey(t, n))
+	}
+	seen := map[string]bool{}
+	for _, name := range names {
+		if norm := normalize(name); norm != "" && !seen[norm] {
+			seen[norm] = true
+			keys = append(keys, fullNameKey(norm, n))
+		}
 	}
 	for _, id := range e.Identifiers {
 		keys = append(keys, identifierKey(id.Scheme, id.Value, n))
