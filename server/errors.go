@@ -23,10 +23,18 @@ func publicErrors(ctx context.Context, log *zap.Logger, errs []*gqlerrors.QueryE
 			qe.Extensions = map[string]any{}
 		}
 		if qe.ResolverError == nil {
-			if _, ok := qe.Extensions["code"]; !ok { // not a panic, which already has one
-				requestError = true
-				qe.Extensions["code"] = graph.EINVALID
+			if _, ok := qe.Extensions["code"]; ok { // a panic: already INTERNAL
+				continue
 			}
+			if len(qe.Path) > 0 {
+				// Raised while executing, e.g. a null where the schema promises a value:
+				// the data is ours to blame, not the request.
+				log.Error("execution error", zap.String("request_id", requestID(ctx)), zap.Any("path", qe.Path), zap.String("message", qe.Message))
+				qe.Extensions["code"] = graph.EINTERNAL
+				continue
+			}
+			requestError = true // parse, validation or variable coercion
+			qe.Extensions["code"] = graph.EINVALID
 			continue
 		}
 		err := qe.ResolverError
