@@ -32,6 +32,7 @@ type serveConfig struct {
 	logLevel       string
 	maxBody        int64
 	requestTimeout time.Duration
+	savedOnly      bool
 	limits         graph.Limits
 }
 
@@ -45,6 +46,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (LODESTONE_LOG_LEVEL)")
 	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest request body in bytes (LODESTONE_MAX_BODY)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 30*time.Second, "time limit of one GraphQL request (LODESTONE_REQUEST_TIMEOUT)")
+	fs.BoolVar(&c.savedOnly, "saved-queries-only", false, "allow-list mode: /graphql runs only saved queries and approved persisted queries; anything else is FORBIDDEN (LODESTONE_SAVED_QUERIES_ONLY)")
 	fs.IntVar(&c.limits.MaxFirst, "max-first", graph.DefaultMaxFirst, "cap of first/limit arguments (LODESTONE_MAX_FIRST)")
 	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "cap of subgraph and supplyChain sizes (LODESTONE_MAX_SUBGRAPH)")
 	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
@@ -108,6 +110,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			st, _ := store.Stats(ctx)
 			log.Info("loaded the seed graph", zap.Int("entities", st.Entities), zap.Int("relationships", st.Relationships))
 		}
+		// The seeded saved queries, validated against the live schema (seed/queries.go).
+		schema, err := server.ParseSchema(schemaSDL, store, log)
+		if err != nil {
+			return err
+		}
+		saved, err := seed.LoadQueries(ctx, store, func(q *graph.SavedQuery) (*graph.SavedQuery, error) {
+			return server.PrepareSavedQuery(schema, q)
+		})
+		if err != nil {
+			log.Warn("some seeded saved queries were not saved", zap.Error(err))
+		}
+		if len(saved) > 0 {
+			log.Info("saved the seeded queries", zap.Strings("names", saved))
+		}
 	}
 
 	var origins []string
@@ -118,6 +134,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	handler, err := server.NewServer(log, server.Config{
 		CORSOrigins: origins, MaxBodyBytes: cfg.maxBody, RequestTimeout: cfg.requestTimeout, Version: version,
+		SavedQueriesOnly: cfg.savedOnly,
 	}, store, schemaSDL)
 	if err != nil {
 		return err

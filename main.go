@@ -5,6 +5,12 @@
 //	lodestone version           print the version
 //	lodestone healthcheck       exit 0 when a local server answers /healthz
 //	lodestone check             verify a store's invariants
+//	lodestone import FILE…      import JSONL, CSV, BODS or GLEIF files
+//	lodestone export            export the graph or a subgraph (JSONL, GraphML, GEXF, Cytoscape, CSV)
+//	lodestone backup            write a full or incremental backup
+//	lodestone restore FILE…     restore backups into an empty store
+//	lodestone query             list, show, run and save saved queries
+//	lodestone bench             measure traversal latencies on a synthetic graph
 //
 // Every flag can also be set with an environment variable: --cors-origins is
 // LODESTONE_CORS_ORIGINS. A flag on the command line wins over the environment.
@@ -43,6 +49,12 @@ Commands:
   version       print the version
   healthcheck   exit 0 when the server at --url answers /healthz
   check         verify the invariants of a store no server is using
+  import        import files: --format jsonl|csv|bods|gleif FILE…
+  export        export the graph or a subgraph: --format jsonl|graphml|gexf|cytoscape|csv
+  backup        write a full or incremental (--since) backup: --out FILE
+  restore       restore backups into an empty store: FULL [INCREMENTAL…]
+  query         list, show, run and save saved queries (lodestone query help)
+  bench         measure traversal latencies on a synthetic graph
 
 Run "lodestone <command> -h" for the flags of a command.
 `
@@ -64,6 +76,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "check":
 		return runCheck(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, getenv, stdout, stderr)
+	case "export":
+		return runExport(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "query":
+		return runQuery(ctx, rest, getenv, stdin, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

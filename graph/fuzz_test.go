@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -111,4 +112,57 @@ func FuzzNormalizeASCII(f *testing.F) {
 			t.Errorf("normalizeASCII(%q) = %q, general path %q", s, fast, slow)
 		}
 	})
+}
+
+// FuzzRecordCodec: records round-trip, and arbitrary bytes never panic the decoders.
+func FuzzRecordCodec(f *testing.F) {
+	e := Entity{ID: "nre", Kind: "Company", Name: "北方稀土", Country: "CN", Aliases: []string{"a", "b"},
+		Identifiers: []Identifier{{"SSE", "600111"}}, Properties: json.RawMessage(`{"x":1}`), Sources: []string{"s"},
+		ValidFrom: MustParseDate("1997-09-24")}
+	eb, _ := encodeEntity(&e)
+	f.Add(eb)
+	r := Relationship{ID: "o", Type: "OWNS", From: "a", To: "b", ShareMin: fptr(0.25), ShareMax: fptr(0.5), ShareMaxExclusive: true,
+		Confidence: fptr(0.7), ValidTo: MustParseDate("1960-01-01")}
+	rb, _ := encodeRelationship(1, 2, 3, &r)
+	f.Add(rb)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if e, err := decodeEntity(b); err == nil {
+			again, _ := encodeEntity(e)
+			if e2, err := decodeEntity(again); err != nil || !reflect.DeepEqual(e, e2) {
+				t.Errorf("entity %+v does not round-trip: %+v, %v", e, e2, err)
+			}
+		}
+		if from, to, typ, r, err := decodeRelationship(b); err == nil {
+			again, _ := encodeRelationship(from, to, typ, r)
+			if _, _, _, r2, err := decodeRelationship(again); err != nil || !reflect.DeepEqual(r, r2) {
+				t.Errorf("relationship %+v does not round-trip: %+v, %v", r, r2, err)
+			}
+		}
+	})
+}
+
+func TestRecordCodecRoundTrip(t *testing.T) {
+	for _, e := range []Entity{
+		{ID: "a", Kind: "K", Name: "N"},
+		{ID: "nre", Kind: "Company", Name: "北方稀土", Country: "CN", Aliases: []string{"x"}, Identifiers: []Identifier{{"SSE", "600111"}, {"LEI", "L"}},
+			Properties: json.RawMessage(`{"capacityTpa":3000}`), Sources: []string{"s1", "s2"}, ValidFrom: MustParseDate("1961-01-01"), ValidTo: MustParseDate("2099-12-31")},
+	} {
+		b, _ := encodeEntity(&e)
+		got, err := decodeEntity(b)
+		if err != nil || !reflect.DeepEqual(*got, e) {
+			t.Errorf("entity round trip = %+v, %v, want %+v", got, err, e)
+		}
+	}
+	for _, r := range []Relationship{
+		{ID: "r", Type: "OWNS", From: "a", To: "b"},
+		{ID: "r2", Type: "OWNS", From: "a", To: "b", Share: fptr(0.123456789), Confidence: fptr(1), Sources: []string{"s"},
+			Properties: json.RawMessage(`{"volumeTpa":1}`), ValidFrom: MustParseDate("2024-12-01")},
+		{ID: "r3", Type: "OWNS", From: "a", To: "b", ShareMin: fptr(0.75), ShareMax: fptr(1), ShareMaxExclusive: true, ShareMinExclusive: true},
+	} {
+		b, _ := encodeRelationship(7, 8, 9, &r)
+		from, to, typ, got, err := decodeRelationship(b)
+		if err != nil || from != 7 || to != 8 || typ != 9 || !reflect.DeepEqual(*got, r) {
+			t.Errorf("relationship round trip = %+v (%d %d %d), %v, want %+v", got, from, to, typ, err, r)
+		}
+	}
 }

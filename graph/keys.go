@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Key layout, format version 1 (formatVersion; Badger's external magic fences it, so a
+// Key layout, format version 2 (formatVersion; Badger's external magic fences it, so a
 // binary that expects another layout refuses to open the store instead of misreading it).
 //
 // Every key starts with one ASCII family byte. Integers are big-endian so that byte order
@@ -14,9 +14,9 @@ import (
 //
 //	family  key                                            value
 //	M       'M' · ascii name                               meta: format, counters, registries, stats
-//	N       'N' · nid[8]                                   0x01 · JSON Entity
+//	N       'N' · nid[8]                                   0x02 · entity (codec.go)
 //	U       'U' · entity id (UTF-8)                        nid[8]
-//	E       'E' · rid[8]                                   0x01 · from nid[8] · to nid[8] · type[2] · JSON Relationship
+//	E       'E' · rid[8]                                   0x02 · from nid[8] · to nid[8] · type[2] · relationship (codec.go)
 //	R       'R' · relationship id (UTF-8)                  rid[8]
 //	O       'O' · from nid[8] · type[2] · to nid[8] · rid[8]   hot payload (below)
 //	I       'I' · to nid[8] · type[2] · from nid[8] · rid[8]   hot payload (copy)
@@ -30,7 +30,7 @@ import (
 // Listing an entity's relationships of one type in one direction is a prefix scan of
 // O·nid·type or I·nid·type whose values carry everything a traversal needs (hot payload),
 // so traversals read no E record until they materialize a result.
-const formatVersion uint16 = 1
+const formatVersion uint16 = 2
 
 const (
 	famMeta       = 'M'
@@ -48,7 +48,8 @@ const (
 	famSource     = 'S'
 )
 
-const recordVersion = 0x01
+// recordVersion is the first byte of N and E values (codec.go).
+const recordVersion = 0x02
 
 // Meta keys.
 var (

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -526,48 +525,4 @@ func (w *writer) commitMeta() error {
 		}
 	}
 	return nil
-}
-
-func encodeEntity(e *Entity) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte(recordVersion)
-	if err := json.NewEncoder(&buf).Encode(e); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func decodeEntity(v []byte) (*Entity, error) {
-	if len(v) == 0 || v[0] != recordVersion {
-		return nil, fmt.Errorf("graph: entity record of unknown version")
-	}
-	e := &Entity{}
-	if err := json.Unmarshal(v[1:], e); err != nil {
-		return nil, fmt.Errorf("graph: decode entity: %w", err)
-	}
-	return e, nil
-}
-
-func encodeRelationship(from, to NodeID, typ uint16, r *Relationship) ([]byte, error) {
-	b := []byte{recordVersion}
-	b = u64(b, uint64(from))
-	b = u64(b, uint64(to))
-	b = u16(b, typ)
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, raw...), nil
-}
-
-func decodeRelationship(v []byte) (from, to NodeID, typ uint16, r *Relationship, err error) {
-	if len(v) < 19 || v[0] != recordVersion {
-		return 0, 0, 0, nil, fmt.Errorf("graph: relationship record of unknown version")
-	}
-	r = &Relationship{}
-	if err := json.Unmarshal(v[19:], r); err != nil {
-		return 0, 0, 0, nil, fmt.Errorf("graph: decode relationship: %w", err)
-	}
-	return NodeID(binary.BigEndian.Uint64(v[1:9])), NodeID(binary.BigEndian.Uint64(v[9:17])),
-		binary.BigEndian.Uint16(v[17:19]), r, nil
 }

@@ -35,6 +35,7 @@ type graphQLRequest struct {
 // With Accept: application/graphql-response+json, parse and validation errors get 400;
 // with application/json they get 200, as the specification says.
 func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) http.Handler {
+	pq := newPersistedQueries(log, cfg, store) // APQ cache and allow-list (apq.go)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		media, ok := negotiate(r.Header.Get("Accept"))
 		if !ok {
@@ -46,11 +47,19 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			writeRequestError(w, status, msg)
 			return
 		}
+		// Persisted queries (apq.go): fill the query in from an APQ hash, or answer
+		// PersistedQueryNotFound; in allow-list mode, refuse what is neither saved nor
+		// approved with FORBIDDEN.
+		if refused := pq.admit(r.Context(), &req); refused != nil {
+			refused.write(w, media)
+			return
+		}
 		setOperationName(r.Context(), req.OperationName)
 
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
 		defer cancel()
 		ctx = loaders.NewContext(ctx, loaders.New(store))
+		ctx = withSchema(ctx, schema) // saveQuery and runSavedQuery use it (savedqueries.go)
 		if r.Method == http.MethodGet {
 			ctx = context.WithValue(ctx, getKey{}, true)
 		}
@@ -144,7 +153,7 @@ func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request, maxBody int64)
 			return req, http.StatusBadRequest, "the body holds more than one JSON value"
 		}
 	}
-	if strings.TrimSpace(req.Query) == "" {
+	if strings.TrimSpace(req.Query) == "" && !hasPersistedQuery(req.Extensions) { // APQ may send a hash alone
 		return req, http.StatusBadRequest, "the request has no query"
 	}
 	return req, 0, ""

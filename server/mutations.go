@@ -166,7 +166,7 @@ func (m *mutationResolver) UpsertRelationship(ctx context.Context, args struct{ 
 	}
 	rel := bb.b.Relationships[0]
 	rel.ID = a.Relationships[0]
-	return &relationshipResolver{rel: &rel, root: m.Resolver}, nil
+	return &relationshipResolver{rel: &rel, root: m.Resolver, ctx: ctx}, nil
 }
 
 func (m *mutationResolver) DeleteEntity(ctx context.Context, args struct {

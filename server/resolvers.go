@@ -76,7 +76,7 @@ func (q *queryResolver) Relationship(ctx context.Context, args struct{ ID graphq
 	if err != nil {
 		return nil, err
 	}
-	return &relationshipResolver{rel: rel, root: q.Resolver}, nil
+	return &relationshipResolver{rel: rel, root: q.Resolver, ctx: ctx}, nil
 }
 
 func (q *queryResolver) Search(ctx context.Context, args struct {
@@ -184,7 +184,7 @@ func (r *entityResolver) Relationships(ctx context.Context, args struct {
 			return nil, err
 		}
 	}
-	return &relationshipConnection{page: page, total: total, root: r.root}, nil
+	return &relationshipConnection{page: page, total: total, root: r.root, ctx: ctx}, nil
 }
 
 // prefetchEnds reads the ends of rels in one transaction, so that nested from/to
@@ -221,10 +221,15 @@ func (r *sourceResolver) URL() *string       { return strOrNil(r.s.URL) }
 func (r *sourceResolver) Published() *Date   { return dateOrNil(r.s.Published) }
 
 // relationshipResolver resolves a Relationship; from and to go through the request's
-// loaders, which list resolvers prefetch.
+// loaders, which list resolvers prefetch. It keeps the request's context so that from
+// and to can be plain getters (no context argument, no error): graphql-go runs those
+// inline instead of starting a goroutine for each, which matters for a subgraph of
+// hundreds of relationships. An end that cannot be read (the store guarantees both ends
+// exist) resolves to null, which GraphQL reports as an INTERNAL error.
 type relationshipResolver struct {
 	rel  *graph.Relationship
 	root *Resolver
+	ctx  context.Context
 }
 
 func (r *relationshipResolver) ID() graphql.ID       { return graphql.ID(r.rel.ID) }
@@ -249,12 +254,16 @@ func (r *relationshipResolver) Share() *float64 {
 	return &mid
 }
 
-func (r *relationshipResolver) From(ctx context.Context) (*entityResolver, error) {
-	return r.root.entityByID(ctx, r.rel.From)
-}
+func (r *relationshipResolver) From() *entityResolver { return r.end(r.rel.From) }
 
-func (r *relationshipResolver) To(ctx context.Context) (*entityResolver, error) {
-	return r.root.entityByID(ctx, r.rel.To)
+func (r *relationshipResolver) To() *entityResolver { return r.end(r.rel.To) }
+
+func (r *relationshipResolver) end(id string) *entityResolver {
+	e, err := r.root.entityByID(r.ctx, id)
+	if err != nil {
+		return nil
+	}
+	return e
 }
 
 func (r *relationshipResolver) Sources(ctx context.Context) ([]*sourceResolver, error) {
@@ -325,6 +334,7 @@ type relationshipConnection struct {
 	page  *graph.Page[*graph.Relationship]
 	total int
 	root  *Resolver
+	ctx   context.Context
 }
 
 func (c *relationshipConnection) TotalCount() int32 { return int32(c.total) }
@@ -334,7 +344,7 @@ func (c *relationshipConnection) PageInfo() *pageInfo {
 func (c *relationshipConnection) Edges() []*relationshipEdge {
 	out := make([]*relationshipEdge, len(c.page.Items))
 	for i, r := range c.page.Items {
-		out[i] = &relationshipEdge{cursor: c.page.Cursors[i], node: &relationshipResolver{rel: r, root: c.root}}
+		out[i] = &relationshipEdge{cursor: c.page.Cursors[i], node: &relationshipResolver{rel: r, root: c.root, ctx: c.ctx}}
 	}
 	return out
 }

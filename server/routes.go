@@ -16,4 +16,21 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
 	mux.Handle("GET /healthz", handleHealthz(cfg.Version))
 	mux.Handle("GET /readyz", handleReadyz(store))
+
+	// Saved queries over REST (savedqueries_rest.go).
+	mux.Handle("GET /queries", handleListSavedQueries(log, store))
+	mux.Handle("/queries", methodNotAllowed("GET"))
+	mux.Handle("GET /queries/openapi.json", handleOpenAPI(log, cfg, store, schema))
+	saved := handleRunSavedQuery(log, cfg, store, schema)
+	mux.Handle("GET /queries/{name}", saved)
+	mux.Handle("POST /queries/{name}", saved)
+	mux.Handle("/queries/{name}", methodNotAllowed("GET, POST"))
+	mux.Handle("GET /queries/{name}/versions/{version}", saved)
+	mux.Handle("POST /queries/{name}/versions/{version}", saved)
+	mux.Handle("/queries/{name}/versions/{version}", methodNotAllowed("GET, POST"))
+
+	// Data in and out (admin.go): exports for visualizers; import and backup on loopback.
+	mux.Handle("GET /export", handleExport(log, store))
+	mux.Handle("POST /admin/import", adminOnly(handleImport(log, store)))
+	mux.Handle("GET /admin/backup", adminOnly(handleBackup(log, store)))
 }

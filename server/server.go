@@ -27,6 +27,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// SavedQueriesOnly turns on allow-list mode: /graphql runs only saved queries,
+	// approved persisted queries and the fields that run saved queries; anything else is
+	// refused with FORBIDDEN (see apq.go).
+	SavedQueriesOnly bool
 }
 
 func (c Config) withDefaults() Config {

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/server"
+	"github.com/lodestone-kg/lodestone/synth"
+)
+
+// runBench measures each traversal class on a synthetic graph, on the store and through
+// HTTP, and prints p50/p99 latencies as a Markdown table. The graph is generated and bulk
+// loaded once into --data and reused by later runs with the same size and seed.
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	companies := fs.Int("companies", 100_000, "companies in the synthetic graph")
+	seed := fs.Int64("seed", 1, "generator seed")
+	data := fs.String("data", "", "store folder (default ./bench-data/<companies>-<seed>)")
+	n := fs.Int("n", 2000, "requests per traversal class")
+	hub := fs.Int("hub", 100_000, "relationships of the hub company for the pathological query (0: none)")
+	only := fs.String("only", "", "run only the classes whose name contains this text")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if *data == "" {
+		*data = filepath.Join("bench-data", fmt.Sprintf("%d-%d-hub%d", *companies, *seed, *hub))
+	}
+	cfg := synth.Config{Companies: *companies, Seed: *seed, HubDegree: *hub}
+	store, err := graph.Open(graph.Options{Dir: *data, NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if st, _ := store.Stats(ctx); st.Entities == 0 {
+		fmt.Fprintf(stderr, "generating and loading %d companies into %s…\n", *companies, *data)
+		start := time.Now()
+		bs, err := store.BulkLoad(ctx, func(emit func(graph.Record) error) error { return synth.Generate(cfg, emit) },
+			func(b graph.BulkStats) {
+				fmt.Fprintf(stderr, "\r  %d entities, %d relationships, %s", b.Entities, b.Relationships, time.Since(start).Round(time.Second))
+			})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "\nloaded %d entities and %d relationships in %s\n", bs.Entities, bs.Relationships, time.Since(start).Round(time.Millisecond))
+	}
+	st, _ := store.Stats(ctx)
+	st.StoreBytes = dirSize(*data)
+
+	handler, err := server.NewServer(nil, server.Config{}, store, schemaSDL)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/graphql"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+
+	rng := rand.New(rand.NewPCG(uint64(*seed), 7))
+	company := func() string { return synth.CompanyID(rng.IntN(*companies)) }
+	deep := synth.DeepCompanies(cfg)
+	endUse := synth.EndUseFacilities(cfg)
+	pick := func(ids []string) string { return ids[rng.IntN(len(ids))] }
+
+	type class struct {
+		name  string
+		store func() error
+		query func() (string, map[string]any)
+	}
+	classes := []class{
+		{"point read",
+			func() error { _, err := store.Entity(ctx, company()); return err },
+			func() (string, map[string]any) {
+				return `query($id:ID!){ entity(id:$id) { id name kind country } }`, map[string]any{"id": company()}
+			}},
+		{"direct owners",
+			func() error {
+				_, _, err := store.EntityRelationships(ctx, company(), graph.RelationshipFilter{Direction: graph.In, Types: []string{"OWNS"}}, 50, "", false)
+				return err
+			},
+			func() (string, map[string]any) {
+				return `query($id:ID!){ entity(id:$id) { relationships(direction: IN, types: ["OWNS"]) { edges { node { from { id name } share } } } } }`, map[string]any{"id": company()}
+			}},
+		{"3-hop subgraph (≤ 200 entities)",
+			func() error {
+				_, err := store.Subgraph(ctx, graph.SubgraphQuery{IDs: []string{company()}, Depth: 3, Limit: 200, Direction: graph.Both})
+				return err
+			},
+			func() (string, map[string]any) {
+				return `query($id:ID!){ subgraph(ids: [$id], depth: 3, limit: 200) { truncated entities { id name } relationships { id type from { id } to { id } } } }`, map[string]any{"id": company()}
+			}},
+		{"shortestPath, random companies",
+			func() error {
+				_, err := store.ShortestPath(ctx, graph.PathQuery{From: company(), To: company(), MaxDepth: 8, Direction: graph.Both})
+				return allowLimit(err)
+			},
+			func() (string, map[string]any) {
+				return `query($a:ID!,$b:ID!){ shortestPath(from: $a, to: $b) { length entities { id } } }`, map[string]any{"a": company(), "b": company()}
+			}},
+		{"owners, bottom of a deep pyramid",
+			func() error { _, err := store.Owners(ctx, graph.StakeQuery{Of: pick(deep), MaxDepth: 10}); return err },
+			func() (string, map[string]any) {
+				return `query($id:ID!){ owners(of: $id) { entity { id name } direct integrated depth controls } }`, map[string]any{"id": pick(deep)}
+			}},
+		{"exposure of an end-use facility",
+			func() error { _, err := store.Exposure(ctx, pick(endUse), "CN", true, graph.Date{}); return err },
+			func() (string, map[string]any) {
+				return `query($id:ID!){ exposure(of: $id, country: "CN") { share entities { id } } }`, map[string]any{"id": pick(endUse)}
+			}},
+	}
+
+	fmt.Fprintf(stdout, "Graph: %d companies → %d entities, %d relationships (store %.0f MiB), %d requests per class, one client, GOMAXPROCS=%d.\n\n",
+		*companies, st.Entities, st.Relationships, float64(st.StoreBytes)/(1<<20), *n, runtime.GOMAXPROCS(0))
+	fmt.Fprintln(stdout, "| class | store p50 | store p99 | HTTP p50 | HTTP p99 | HTTP errors |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for _, c := range classes {
+		if !strings.Contains(c.name, *only) {
+			continue
+		}
+		storeTimes, err := measure(*n, c.store)
+		if err != nil {
+			return fmt.Errorf("%s on the store: %w", c.name, err)
+		}
+		errs := 0
+		httpTimes, err := measure(*n, func() error {
+			q, vars := c.query()
+			bad, err := postGraphQL(client, url, q, vars)
+			if bad {
+				errs++
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s through HTTP: %w", c.name, err)
+		}
+		fmt.Fprintf(stdout, "| %s | %s | %s | %s | %s | %d |\n", c.name,
+			fmtDur(pct(storeTimes, 50)), fmtDur(pct(storeTimes, 99)), fmtDur(pct(httpTimes, 50)), fmtDur(pct(httpTimes, 99)), errs)
+	}
+	if *hub > 0 {
+		fmt.Fprintln(stdout)
+		for _, q := range []string{
+			`{ subgraph(ids: ["co-hub"], depth: 12, limit: 10000) { truncated entities { id } } }`,
+			`{ shortestPath(from: "co-hub", to: "` + company() + `", maxDepth: 12) { length } }`,
+			`{ paths(from: "co-hub", to: "` + company() + `", maxDepth: 12, direction: BOTH) { length } }`,
+			`{ holdings(of: "co-hub", maxDepth: 12) { integrated } }`,
+		} {
+			start := time.Now()
+			body, err := postGraphQLBody(client, url, q)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Pathological (hub with %d relationships): `%s` answered in %s: %s\n", *hub, q, fmtDur(time.Since(start)), summarize(body))
+		}
+	}
+	runtime.GC()
+	fmt.Fprintf(stdout, "\nResident memory after the run: %s (peak %s).\n", procStatus("VmRSS"), procStatus("VmHWM"))
+	return nil
+}
+
+func allowLimit(err error) error {
+	if graph.ErrorCode(err) == graph.ELIMIT {
+		return nil
+	}
+	return err
+}
+
+func measure(n int, fn func() error) ([]time.Duration, error) {
+	for range min(n/10, 100) { // warm up
+		if err := fn(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]time.Duration, n)
+	for i := range n {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return nil, err
+		}
+		out[i] = time.Since(start)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64) + " ms"
+}
+
+// postGraphQL sends one query; bad is true when the answer carried GraphQL errors other
+// than LIMIT_EXCEEDED.
+func postGraphQL(c *http.Client, url, query string, vars map[string]any) (bad bool, err error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return false, err
+	}
+	if resp.StatusCode != 200 {
+		return false, fmt.Errorf("status %d: %s", resp.StatusCode, raw)
+	}
+	if bytes.Contains(raw, []byte(`"errors"`)) && !bytes.Contains(raw, []byte(graph.ELIMIT)) {
+		return true, nil
+	}
+	return false, nil
+}
+
+func postGraphQLBody(c *http.Client, url, query string) ([]byte, error) {
+	body, _ := json.Marshal(map[string]any{"query": query})
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+func summarize(body []byte) string {
+	s := string(body)
+	if i := strings.Index(s, `"errors"`); i >= 0 {
+		return strings.TrimSpace(s[i:min(len(s), i+200)])
+	}
+	return fmt.Sprintf("%d bytes of data", len(body))
+}
+
+// procStatus reads one field of /proc/self/status (Linux), e.g. VmRSS.
+func procStatus(field string) string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			return strings.TrimSpace(strings.TrimPrefix(line, field+":"))
+		}
+	}
+	return "unknown"
+}
+
+// dirSize returns the bytes of the files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/ingest"
+	"github.com/lodestone-kg/lodestone/server"
+)
+
+// runExport writes the graph, or a subgraph around --seeds, in one of the export formats,
+// from a store no server is using (--data, opened read-only) or from a running server
+// (--url, GET /export). It writes to --out (a file; for csv a folder unless the name
+// ends in .zip) or to standard output, and prints a summary on stderr.
+func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("export", stderr)
+	format := fs.String("format", "jsonl", "output format: jsonl, graphml, gexf, cytoscape or csv (LODESTONE_FORMAT)")
+	data := fs.String("data", "./data", "folder of the Badger store (LODESTONE_DATA)")
+	remote := fs.String("url", "", "export from the running server at this URL instead (LODESTONE_URL)")
+	out := fs.String("out", "", "output file (csv: a folder, or a .zip file); standard output when empty (LODESTONE_OUT)")
+	seeds := fs.String("seeds", "", "comma-separated entity ids: export only the subgraph around them (LODESTONE_SEEDS)")
+	depth := fs.String("depth", "1", "hops from the seeds (LODESTONE_DEPTH)")
+	types := fs.String("types", "", "comma-separated relationship types to follow and export (LODESTONE_TYPES)")
+	direction := fs.String("direction", "BOTH", "direction to follow from the seeds: OUT, IN or BOTH (LODESTONE_DIRECTION)")
+	asOf := fs.String("as-of", "", "keep only relationships valid on this day, YYYY-MM-DD (LODESTONE_AS_OF)")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if !contains(ingest.ExportFormats, *format) {
+		return fmt.Errorf("export: --format %q: use jsonl, graphml, gexf, cytoscape or csv", *format)
+	}
+	sel, gerr := server.ExportSelection(*seeds, *depth, *types, *direction, *asOf)
+	if gerr != nil {
+		return gerr
+	}
+	var w io.Writer = stdout
+	var file *os.File
+	csvDir := *format == ingest.FormatCSV && *out != "" && !strings.HasSuffix(*out, ".zip")
+	if *out != "" && !csvDir {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		file, w = f, f
+	}
+	start := time.Now()
+	if *remote != "" {
+		if csvDir {
+			return fmt.Errorf("export: from a server, csv comes as a zip: name --out FILE.zip")
+		}
+		q := url.Values{"format": {*format}, "seeds": {*seeds}, "depth": {*depth}, "types": {*types}, "direction": {*direction}, "asOf": {*asOf}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*remote, "/")+"/export?"+q.Encode(), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			return fmt.Errorf("export: %s answered %s: %s", *remote, resp.Status, strings.TrimSpace(string(body)))
+		}
+		n, err := io.Copy(w, resp.Body)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "exported %s bytes of %s in %s\n", groupInt(n), *format, time.Since(start).Round(time.Millisecond))
+		return closeFile(file)
+	}
+	store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%w (is a server using it? then export with --url)", err)
+	}
+	defer store.Close()
+	var sum *ingest.ExportSummary
+	if csvDir {
+		sum, err = ingest.ExportCSVDir(ctx, store, *out, sel)
+	} else {
+		sum, err = ingest.Export(ctx, store, w, *format, sel)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "exported %s sources, %s entities, %s relationships (%s bytes of %s) in %s\n",
+		groupInt(int64(sum.Sources)), groupInt(int64(sum.Entities)), groupInt(int64(sum.Relationships)), groupInt(sum.Bytes), *format, sum.Duration.Round(time.Millisecond))
+	return closeFile(file)
+}
+
+func closeFile(f *os.File) error {
+	if f == nil {
+		return nil
+	}
+	return f.Close()
+}
+
+// groupInt writes n with thousands separators.
+func groupInt(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

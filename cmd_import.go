@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/ingest"
+)
+
+// parseFlagsAndFiles parses flags that may stand before, between or after the file
+// arguments, then fills unset flags from LODESTONE_* variables as parseFlags does. It
+// returns the file arguments in order.
+func parseFlagsAndFiles(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		files = append(files, rest[0])
+		args = rest[1:]
+	}
+	return files, parseFlags(fs, nil, getenv)
+}
+
+// importConfig is the configuration of `lodestone import`.
+type importConfig struct {
+	format      string
+	data        string
+	url         string
+	skipInvalid bool
+	rejects     string
+	batchSize   int
+	checkpoint  string
+	noBulk      bool
+}
+
+// runImport imports files into a store no server is using (--data), or into a running
+// server through POST /admin/import (--url). It prints a progress bar on a terminal and a
+// summary; a bad file fails with an error naming file, line and field.
+func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg importConfig
+	fs := newFlagSet("import", stderr)
+	fs.StringVar(&cfg.format, "format", "jsonl", "input format: jsonl, csv, bods or gleif (LODESTONE_FORMAT)")
+	fs.StringVar(&cfg.data, "data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
+	fs.StringVar(&cfg.url, "url", "", "import into the running server at this URL instead (e.g. http://localhost:8080) (LODESTONE_URL)")
+	fs.BoolVar(&cfg.skipInvalid, "skip-invalid", false, "write bad rows to the rejects file instead of failing (LODESTONE_SKIP_INVALID)")
+	fs.StringVar(&cfg.rejects, "rejects", "lodestone-rejects.jsonl", "where --skip-invalid writes rejected rows, one JSON object a line (LODESTONE_REJECTS)")
+	fs.IntVar(&cfg.batchSize, "batch-size", ingest.DefaultBatchSize, "records per atomic write; imports up to this size are atomic, larger ones are batched and resumable (LODESTONE_BATCH_SIZE)")
+	fs.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint file of a batched import; a rerun continues after it (default DATA/import.checkpoint) (LODESTONE_CHECKPOINT)")
+	fs.BoolVar(&cfg.noBulk, "no-bulk", false, "write an empty store through batches instead of the StreamWriter bulk load (LODESTONE_NO_BULK)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: lodestone import --format jsonl|csv|bods|gleif [flags] FILE…")
+		fs.PrintDefaults()
+	}
+	files, err := parseFlagsAndFiles(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return errors.New("import: name at least one file")
+	}
+	if !contains(ingest.ImportFormats, cfg.format) {
+		return fmt.Errorf("import: --format %q: use jsonl, csv, bods or gleif", cfg.format)
+	}
+	if cfg.url != "" {
+		return importRemote(ctx, cfg, files, stdout)
+	}
+	var inputs []*ingest.Input
+	for _, f := range files {
+		in, err := ingest.FileInput(f)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, in)
+	}
+	store, err := graph.Open(graph.Options{Dir: cfg.data, MemTableSize: 64 << 20})
+	if err != nil {
+		return fmt.Errorf("%w (is a server using it? then import with --url)", err)
+	}
+	defer store.Close()
+	opts := ingest.Options{Format: cfg.format, SkipInvalid: cfg.skipInvalid, BatchSize: cfg.batchSize,
+		Checkpoint: cfg.checkpoint, Bulk: !cfg.noBulk, Progress: ingest.NewProgress(stderr)}
+	if opts.Checkpoint == "" {
+		opts.Checkpoint = filepath.Join(cfg.data, "import.checkpoint")
+	}
+	var rejects *os.File
+	if cfg.skipInvalid {
+		if rejects, err = os.Create(cfg.rejects); err != nil {
+			return err
+		}
+		defer rejects.Close()
+		opts.Rejects = rejects
+	}
+	sum, err := ingest.Import(ctx, store, inputs, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, sum)
+	if sum.Rejected > 0 {
+		fmt.Fprintf(stdout, "rejected rows are in %s\n", cfg.rejects)
+	}
+	return store.Close()
+}
+
+// importRemote posts the files to a running server's /admin/import.
+func importRemote(ctx context.Context, cfg importConfig, files []string, stdout io.Writer) error {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		for _, name := range files {
+			f, err := os.Open(name)
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			part, err := mw.CreateFormFile("file", filepath.Base(name))
+			if err == nil {
+				_, err = io.Copy(part, f)
+			}
+			f.Close()
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(mw.Close())
+	}()
+	u := strings.TrimRight(cfg.url, "/") + "/admin/import?" + url.Values{"format": {cfg.format}, "skipInvalid": {fmt.Sprint(cfg.skipInvalid)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, pr)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Summary *ingest.Summary   `json:"summary"`
+		Rejects []json.RawMessage `json:"rejects"`
+		Error   *struct {
+			Code, Field, Message string
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return fmt.Errorf("import: %s answered %s", cfg.url, resp.Status)
+	}
+	if out.Error != nil {
+		return &graph.Error{Code: out.Error.Code, Field: out.Error.Field, Message: out.Error.Message}
+	}
+	if out.Summary == nil {
+		return fmt.Errorf("import: %s answered %s", cfg.url, resp.Status)
+	}
+	out.Summary.Duration = secondsDuration(out.Summary.Seconds)
+	fmt.Fprintln(stdout, out.Summary)
+	if len(out.Rejects) > 0 {
+		var b bytes.Buffer
+		for _, r := range out.Rejects {
+			b.Write(r)
+			b.WriteByte('\n')
+		}
+		if err := os.WriteFile(cfg.rejects, b.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rejected rows are in %s\n", cfg.rejects)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

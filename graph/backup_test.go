@@ -1,0 +1,113 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestBackupRestore: a full backup restores into an empty store key for key; an
+// incremental backup (with an update and deletes) restores on top of it; the registry is
+// right afterwards (stats, new ids continue where the original's did).
+func TestBackupRestore(t *testing.T) {
+	ctx := context.Background()
+	orig := MustOpenStore(t)
+	MustApply(t, orig, smallGraph())
+
+	var full bytes.Buffer
+	since, err := orig.Backup(ctx, &full, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if since == 0 {
+		t.Fatalf("Backup returned since 0")
+	}
+	restored := MustOpenStore(t)
+	h, err := restored.Restore(ctx, bytes.NewReader(full.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Since != 0 || h.StoreVersion != 1 {
+		t.Errorf("full backup header = %+v, want since 0, store version 1", h)
+	}
+	if got, want := dump(t, restored), dump(t, orig); got != want {
+		t.Fatalf("restored store differs:\norig     %s\nrestored %s", want, got)
+	}
+
+	// Changes after the full backup: an update, a new entity, deletes.
+	b := smallGraph()
+	MustApply(t, orig, &Batch{
+		Entities:            []Entity{{ID: "nzb", Kind: "Company", Name: "Northern Zhaobao (renamed)", Country: "CN"}, {ID: "extra", Kind: "Company", Name: "Extra Co"}},
+		Relationships:       []Relationship{{ID: "o3", Type: "OWNS", From: "extra", To: "lynas", Share: fptr(0.1)}},
+		DeleteRelationships: []string{"o2"},
+	})
+	MustApply(t, orig, &Batch{DeleteEntities: []EntityDelete{{ID: b.Entities[3].ID}}})
+	var incr bytes.Buffer
+	next, err := orig.Backup(ctx, &incr, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next <= since {
+		t.Errorf("incremental Backup returned %d, want > %d", next, since)
+	}
+	if incr.Len() >= full.Len()+200 {
+		t.Logf("incremental backup is %d bytes, full %d", incr.Len(), full.Len())
+	}
+	if _, err := restored.Restore(ctx, bytes.NewReader(incr.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dump(t, restored), dump(t, orig); got != want {
+		t.Fatalf("store restored from full + incremental differs:\norig     %s\nrestored %s", want, got)
+	}
+	so, _ := orig.Stats(ctx)
+	sr, _ := restored.Stats(ctx)
+	if so.Entities != sr.Entities || so.Relationships != sr.Relationships || so.Version != sr.Version {
+		t.Errorf("stats after restore = %+v, original %+v", sr, so)
+	}
+	// The registry was reloaded: the next entity gets the same internal id in both.
+	add := &Batch{Entities: []Entity{{ID: "after", Kind: "Mine", Name: "After Restore", Country: "AU"}}}
+	MustApply(t, orig, add)
+	MustApply(t, restored, &Batch{Entities: []Entity{{ID: "after", Kind: "Mine", Name: "After Restore", Country: "AU"}}})
+	if got, want := dump(t, restored), dump(t, orig); got != want {
+		t.Fatalf("a write after restore differs:\norig     %s\nrestored %s", want, got)
+	}
+}
+
+func TestRestoreRefuses(t *testing.T) {
+	ctx := context.Background()
+	orig := MustOpenStore(t)
+	MustApply(t, orig, smallGraph())
+	var full, incr bytes.Buffer
+	since, err := orig.Backup(ctx, &full, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orig.Backup(ctx, &incr, since); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		store   func() *Store
+		input   string
+		wantErr string
+	}{
+		{"not a backup", func() *Store { return MustOpenStore(t) }, "hello\n", "not a Lodestone backup"},
+		{"full into non-empty", func() *Store { return orig }, full.String(), "a full backup restores into an empty store"},
+		{"incremental first", func() *Store { return MustOpenStore(t) }, incr.String(), "restore the full backup it follows first"},
+		{"other format", func() *Store { return MustOpenStore(t) }, strings.Replace(full.String(), fmt.Sprintf(`"storeFormat":%d`, formatVersion), `"storeFormat":9`, 1), "store format 9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.store()
+			before := dump(t, s)
+			_, err := s.Restore(ctx, strings.NewReader(tc.input))
+			if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Restore error = %v, want INVALID_INPUT containing %q", err, tc.wantErr)
+			}
+			if got := dump(t, s); got != before {
+				t.Errorf("a refused restore changed the store")
+			}
+		})
+	}
+}

@@ -1,0 +1,569 @@
+package graph
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"time"
+)
+
+// Generic traversals of api.md: subgraph, shortestPath and paths.
+//
+// Each reads only through a view, so that the caller runs it on one consistent snapshot
+// with one visit budget and deadline. Relationships read are counted by the view; work
+// done in memory on what was already read (enumerating paths) is counted by a travBudget,
+// which allows as many steps again as Limits.MaxVisits within Limits.Timeout.
+
+// travBudget counts the in-memory steps of one traversal against Limits.MaxVisits and
+// Limits.Timeout (measured from its creation); the view counts relationship reads on its
+// own.
+type travBudget struct {
+	left     int
+	deadline time.Time
+}
+
+func newTravBudget(l Limits) *travBudget {
+	return &travBudget{left: l.MaxVisits, deadline: time.Now().Add(l.Timeout)}
+}
+
+// spend counts one step. It returns errBudget once the steps or the time are used up.
+func (b *travBudget) spend() error {
+	b.left--
+	if b.left < 0 {
+		return errBudget
+	}
+	if b.left&1023 == 0 && time.Now().After(b.deadline) {
+		b.left = -1
+		return errBudget
+	}
+	return nil
+}
+
+// travFlip returns a, which was seen from one end of its relationship with other at the
+// far end, as seen from that far end: its Other becomes other and Out flips.
+func travFlip(a arc, other NodeID) arc {
+	a.Other = other
+	a.Out = !a.Out
+	return a
+}
+
+// subgraphOf returns the neighbourhood of the entities ids: every entity within depth
+// relationships of one of them, following relationships of the given types (any type
+// when types is empty) in direction dir, breadth first, at most limit entities. The ids
+// themselves always come first and always belong to the result, even beyond limit.
+// Relationships are those the traversal followed whose two ends are both in the result,
+// each once; a relationship between two entities at exactly depth is not followed.
+// Entities come in the order they were reached.
+//
+// Truncated is set, and the partial result returned without error, when limit kept an
+// entity out or when the view ran out of its visit budget or deadline.
+//
+// Errors: EINVALID for no ids, a negative depth or a limit below 1; ELIMIT for more ids
+// than Limits.MaxSubgraph, depth above Limits.MaxDepth or limit above Limits.MaxSubgraph;
+// ENOTFOUND for an unknown id.
+func subgraphOf(v view, ids []string, depth int, types []string, dir Direction, limit int) (*Subgraph, error) {
+	l := v.limits()
+	if len(ids) == 0 {
+		return nil, Invalid("ids", "must name at least one entity")
+	}
+	if len(ids) > l.MaxSubgraph {
+		return nil, &Error{Code: ELIMIT, Field: "ids", Message: errorf("%d ids is above this server's cap of %d", len(ids), l.MaxSubgraph)}
+	}
+	if err := checkDepth(l, "depth", depth); err != nil {
+		return nil, err
+	}
+	if err := checkCount("limit", limit, l.MaxSubgraph); err != nil {
+		return nil, err
+	}
+	c := newTravCollector()
+	for _, id := range ids {
+		n, err := v.lookup(id)
+		if err != nil {
+			return nil, err
+		}
+		c.addNode(n)
+	}
+	frontier := slices.Clone(c.nodes)
+	err := c.bfs(v, frontier, depth, limit, func(n NodeID, fn func(arc) bool) error {
+		return v.arcs(n, dir, types, fn)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.subgraph(v)
+}
+
+// travCollector gathers the entities and relationships of a Subgraph, each once, in the
+// order they are added.
+type travCollector struct {
+	nodes     []NodeID
+	has       map[NodeID]struct{}
+	rels      []RelID
+	hasRel    map[RelID]struct{}
+	truncated bool
+}
+
+func newTravCollector() *travCollector {
+	return &travCollector{has: map[NodeID]struct{}{}, hasRel: map[RelID]struct{}{}}
+}
+
+// addNode adds n and reports whether it was new.
+func (c *travCollector) addNode(n NodeID) bool {
+	if _, ok := c.has[n]; ok {
+		return false
+	}
+	c.has[n] = struct{}{}
+	c.nodes = append(c.nodes, n)
+	return true
+}
+
+func (c *travCollector) addRel(r RelID) {
+	if _, ok := c.hasRel[r]; !ok {
+		c.hasRel[r] = struct{}{}
+		c.rels = append(c.rels, r)
+	}
+}
+
+// bfs expands frontier breadth first for depth levels with expand, which calls its
+// function for each arc to follow from a node. An arc to an entity not yet collected adds
+// it unless limit entities are already collected, which truncates the result and ends
+// the search there (so that a hub with many relationships is not read to its end); an
+// arc whose far end is collected adds its relationship. errBudget from expand also
+// truncates the result; other errors are returned.
+func (c *travCollector) bfs(v view, frontier []NodeID, depth, limit int, expand func(NodeID, func(arc) bool) error) error {
+	for d := 0; d < depth && len(frontier) > 0; d++ {
+		var next []NodeID
+		for _, n := range frontier {
+			err := expand(n, func(a arc) bool {
+				if _, ok := c.has[a.Other]; !ok {
+					if len(c.nodes) >= limit {
+						c.truncated = true
+						return false
+					}
+					c.addNode(a.Other)
+					next = append(next, a.Other)
+				}
+				c.addRel(a.Rel)
+				return true
+			})
+			if errors.Is(err, errBudget) {
+				c.truncated = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if c.truncated {
+				return nil
+			}
+		}
+		frontier = next
+	}
+	return nil
+}
+
+// subgraph materializes what c collected.
+func (c *travCollector) subgraph(v view) (*Subgraph, error) {
+	g := &Subgraph{
+		Entities:      make([]*Entity, 0, len(c.nodes)),
+		Relationships: make([]*Relationship, 0, len(c.rels)),
+		Truncated:     c.truncated,
+	}
+	for _, n := range c.nodes {
+		e, err := v.entity(n)
+		if err != nil {
+			return nil, err
+		}
+		g.Entities = append(g.Entities, e)
+	}
+	for _, r := range c.rels {
+		rel, err := v.relationship(r)
+		if err != nil {
+			return nil, err
+		}
+		g.Relationships = append(g.Relationships, rel)
+	}
+	return g, nil
+}
+
+// shortestPathOf returns a shortest path from `from` to `to` of at most maxDepth
+// relationships of the given types (any type when types is empty), or nil when there is
+// none. With dir Out the path follows relationships from their From to their To starting
+// at `from`; with In against them; with Both either way. A path from an entity to itself
+// has length 0.
+//
+// The search is a bidirectional breadth-first search that always expands the smaller
+// frontier by one level (the one around `to` on a tie); the first entity reached from
+// both sides lies on a shortest path.
+//
+// Errors: EINVALID for a negative maxDepth; ELIMIT for maxDepth above Limits.MaxDepth or
+// when the search runs out of the visit budget or the deadline; ENOTFOUND for an unknown
+// id.
+func shortestPathOf(v view, from, to string, types []string, dir Direction, maxDepth int) (*Path, error) {
+	if err := checkDepth(v.limits(), "maxDepth", maxDepth); err != nil {
+		return nil, err
+	}
+	s, err := v.lookup(from)
+	if err != nil {
+		return nil, err
+	}
+	t, err := v.lookup(to)
+	if err != nil {
+		return nil, err
+	}
+	if s == t {
+		p, err := buildPath(v, s, nil)
+		return &p, err
+	}
+	fwd := newTravSide(s, dir)
+	bwd := newTravSide(t, dir.Reverse())
+	for fwd.radius+bwd.radius < maxDepth && len(fwd.frontier) > 0 && len(bwd.frontier) > 0 {
+		side, other := fwd, bwd
+		if len(bwd.frontier) <= len(fwd.frontier) {
+			side, other = bwd, fwd
+		}
+		meet, ok, err := side.expand(v, types, other)
+		if err != nil {
+			return nil, overBudget(err, "shortestPath")
+		}
+		if !ok {
+			continue
+		}
+		// fwd.prev leads from meet back to s; bwd.prev from meet on to t.
+		var walk []arc
+		for n := meet; n != s; {
+			st := fwd.prev[n]
+			walk = append(walk, st.a)
+			n = st.from
+		}
+		slices.Reverse(walk)
+		for n := meet; n != t; {
+			st := bwd.prev[n]
+			walk = append(walk, travFlip(st.a, st.from))
+			n = st.from
+		}
+		p, err := buildPath(v, s, walk)
+		if err != nil {
+			return nil, err
+		}
+		return &p, nil
+	}
+	return nil, nil
+}
+
+// travStep records how a breadth-first search reached an entity: from `from` over a,
+// which is seen from `from`.
+type travStep struct {
+	from NodeID
+	a    arc
+}
+
+// travSide is one side of a bidirectional breadth-first search.
+type travSide struct {
+	dir      Direction
+	prev     map[NodeID]travStep // every entity reached, its start included
+	frontier []NodeID            // the entities at distance radius
+	radius   int
+}
+
+func newTravSide(start NodeID, dir Direction) *travSide {
+	return &travSide{dir: dir, prev: map[NodeID]travStep{start: {}}, frontier: []NodeID{start}}
+}
+
+// expand advances s by one level. It stops at, and returns, the first entity that other
+// has reached too.
+func (s *travSide) expand(v view, types []string, other *travSide) (meet NodeID, ok bool, err error) {
+	var next []NodeID
+	for _, n := range s.frontier {
+		err := v.arcs(n, s.dir, types, func(a arc) bool {
+			if _, seen := s.prev[a.Other]; seen {
+				return true
+			}
+			s.prev[a.Other] = travStep{from: n, a: a}
+			next = append(next, a.Other)
+			if _, met := other.prev[a.Other]; met {
+				meet, ok = a.Other, true
+				return false
+			}
+			return true
+		})
+		if err != nil || ok {
+			return meet, ok, err
+		}
+	}
+	s.frontier = next
+	s.radius++
+	return 0, false, nil
+}
+
+// pathsOf returns the simple paths (no entity twice) from `from` to `to` of at most
+// maxDepth relationships of the given types (any type when types is empty) in direction
+// dir, shortest first, at most first of them; paths of one length come in an order fixed
+// by the snapshot (that of the search). Parallel relationships make distinct paths. A path from an
+// entity to itself is the single path of length 0. The slice is empty, not nil, when
+// there is none.
+//
+// Errors: EINVALID for a negative maxDepth or first below 1; ELIMIT for maxDepth above
+// Limits.MaxDepth, first above Limits.MaxFirst, or when the search runs out of the visit
+// budget or the deadline; ENOTFOUND for an unknown id.
+func pathsOf(v view, from, to string, types []string, dir Direction, maxDepth, first int) ([]Path, error) {
+	l := v.limits()
+	if err := checkDepth(l, "maxDepth", maxDepth); err != nil {
+		return nil, err
+	}
+	if err := checkCount("first", first, l.MaxFirst); err != nil {
+		return nil, err
+	}
+	s, err := v.lookup(from)
+	if err != nil {
+		return nil, err
+	}
+	t, err := v.lookup(to)
+	if err != nil {
+		return nil, err
+	}
+	ps := newTravPathSearch(v, types, dir, []NodeID{s}, []NodeID{t})
+	found, err := ps.run(maxDepth, first)
+	if err != nil {
+		return nil, overBudget(err, "paths")
+	}
+	out := make([]Path, 0, len(found))
+	for _, f := range found {
+		p, err := buildPath(v, f.start, f.arcs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// travPathSearch enumerates simple paths from any of srcs to any of dsts, shortest
+// first. A path starts at a source, ends at the first destination it reaches and passes
+// only through intermediate entities: neither sources nor destinations, and accepted by
+// pass when it is set. It follows the arcs of types in dir that keep accepts (all when
+// keep is nil).
+//
+// The search first grows a breadth-first ball around the sources (forward) and one
+// around the destinations (backward), always the one with the smaller frontier (the
+// backward one on a tie) by a level, until their
+// radii add up to the path length wanted or one is exhausted. Everything a path of that
+// length can use has then been read: an entity at position k of such a path that the
+// forward ball did not expand lies at least forward-radius away from the sources, so its
+// next entity lies within backward-radius − 1 of the destinations, and that entity was
+// expanded backward, which recorded the arc. Backward distances bound a depth-first
+// enumeration of the paths of each length in turn, so that it only walks entities that
+// can still reach a destination in time.
+type travPathSearch struct {
+	v      view
+	types  []string
+	dir    Direction
+	keep   func(arc) bool
+	pass   func(NodeID) (bool, error)
+	srcs   []NodeID
+	isSrc  map[NodeID]bool
+	isDst  map[NodeID]bool
+	passed map[NodeID]bool // pass, memoised
+	fwd    travBall
+	bwd    travBall
+	budget *travBudget
+}
+
+// travBall is one side of a travPathSearch. adj holds, for the forward ball, the arcs out
+// of every entity it expanded; for the backward ball, the arcs (seen from their tail)
+// into every entity it expanded, by tail.
+type travBall struct {
+	dist     map[NodeID]int
+	adj      map[NodeID][]arc
+	frontier []NodeID // entities at distance radius that may be expanded
+	radius   int
+}
+
+// travFound is a path found by a travPathSearch: the arcs followed from start.
+type travFound struct {
+	start NodeID
+	arcs  []arc
+}
+
+func newTravPathSearch(v view, types []string, dir Direction, srcs, dsts []NodeID) *travPathSearch {
+	s := &travPathSearch{v: v, types: types, dir: dir, srcs: srcs,
+		isSrc: map[NodeID]bool{}, isDst: map[NodeID]bool{}, passed: map[NodeID]bool{},
+		fwd:    travBall{dist: map[NodeID]int{}, adj: map[NodeID][]arc{}},
+		bwd:    travBall{dist: map[NodeID]int{}, adj: map[NodeID][]arc{}},
+		budget: newTravBudget(v.limits())}
+	for _, n := range srcs {
+		s.isSrc[n] = true
+		s.fwd.dist[n] = 0
+	}
+	for _, n := range dsts {
+		s.isDst[n] = true
+		s.bwd.dist[n] = 0
+		s.bwd.frontier = append(s.bwd.frontier, n)
+	}
+	for _, n := range srcs {
+		// A path from a source that is also a destination ends where it starts.
+		if !s.isDst[n] {
+			s.fwd.frontier = append(s.fwd.frontier, n)
+		}
+	}
+	return s
+}
+
+// intermediate reports whether a path may pass through n.
+func (s *travPathSearch) intermediate(n NodeID) (bool, error) {
+	if s.isSrc[n] || s.isDst[n] {
+		return false, nil
+	}
+	if s.pass == nil {
+		return true, nil
+	}
+	ok, seen := s.passed[n]
+	if !seen {
+		var err error
+		if ok, err = s.pass(n); err != nil {
+			return false, err
+		}
+		s.passed[n] = ok
+	}
+	return ok, nil
+}
+
+// grow expands the forward ball (fwd true) or the backward ball by one level.
+func (s *travPathSearch) grow(fwd bool) error {
+	b, dir := &s.bwd, s.dir.Reverse()
+	if fwd {
+		b, dir = &s.fwd, s.dir
+	}
+	var next []NodeID
+	var failed error
+	for _, n := range b.frontier {
+		if fwd {
+			b.adj[n] = b.adj[n][:0:0] // expanded, even with no arcs
+		}
+		err := s.v.arcs(n, dir, s.types, func(a arc) bool {
+			if s.keep != nil && !s.keep(a) {
+				return true
+			}
+			m := a.Other
+			// A path leaves only sources and intermediates, and enters only
+			// intermediates and destinations.
+			end := s.isDst[m]
+			if !fwd {
+				end = s.isSrc[m]
+			}
+			mid, err := s.intermediate(m)
+			if err != nil {
+				failed = err
+				return false
+			}
+			if !end && !mid {
+				return true
+			}
+			if fwd {
+				b.adj[n] = append(b.adj[n], a)
+			} else {
+				b.adj[m] = append(b.adj[m], travFlip(a, n))
+			}
+			if _, ok := b.dist[m]; !ok {
+				b.dist[m] = b.radius + 1
+				if mid {
+					next = append(next, m)
+				}
+			}
+			return true
+		})
+		if failed != nil {
+			return failed
+		}
+		if err != nil {
+			return err
+		}
+	}
+	b.frontier = next
+	b.radius++
+	return nil
+}
+
+// lowerBound returns a lower bound on the length of a path from n to a destination.
+func (s *travPathSearch) lowerBound(n NodeID) int {
+	if d, ok := s.bwd.dist[n]; ok {
+		return d
+	}
+	if len(s.bwd.frontier) == 0 {
+		return math.MaxInt / 2
+	}
+	return s.bwd.radius + 1
+}
+
+// arcsFrom returns the arcs a path may follow out of n (see travPathSearch).
+func (s *travPathSearch) arcsFrom(n NodeID) []arc {
+	if a, ok := s.fwd.adj[n]; ok {
+		return a
+	}
+	return s.bwd.adj[n]
+}
+
+// run returns the paths of at most maxDepth arcs, shortest first, at most first of them.
+// It returns errBudget when the view or the enumeration runs out of budget.
+func (s *travPathSearch) run(maxDepth, first int) ([]travFound, error) {
+	var found []travFound
+	walk := make([]arc, 0, maxDepth)
+	onPath := make([]NodeID, 0, maxDepth+1)
+	var length int
+	var dfs func(n NodeID) error
+	dfs = func(n NodeID) error {
+		if s.isDst[n] {
+			if len(walk) == length {
+				found = append(found, travFound{start: onPath[0], arcs: slices.Clone(walk)})
+			}
+			return nil
+		}
+		for _, a := range s.arcsFrom(n) {
+			if err := s.budget.spend(); err != nil {
+				return err
+			}
+			m := a.Other
+			if slices.Contains(onPath, m) || len(walk)+1+s.lowerBound(m) > length {
+				continue
+			}
+			walk = append(walk, a)
+			onPath = append(onPath, m)
+			err := dfs(m)
+			walk, onPath = walk[:len(walk)-1], onPath[:len(onPath)-1]
+			if err != nil {
+				return err
+			}
+			if len(found) >= first {
+				return nil
+			}
+		}
+		return nil
+	}
+	for length = 0; length <= maxDepth && len(found) < first; length++ {
+		for s.fwd.radius+s.bwd.radius < length && len(s.fwd.frontier) > 0 && len(s.bwd.frontier) > 0 {
+			if err := s.grow(len(s.fwd.frontier) < len(s.bwd.frontier)); err != nil {
+				return nil, err
+			}
+		}
+		best := math.MaxInt / 2
+		for _, src := range s.srcs {
+			best = min(best, s.lowerBound(src))
+		}
+		if best >= math.MaxInt/2 {
+			break // no source can reach a destination
+		}
+		for _, src := range s.srcs {
+			if len(found) >= first {
+				break
+			}
+			if s.lowerBound(src) > length {
+				continue
+			}
+			onPath = append(onPath[:0], src)
+			if err := dfs(src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return found, nil
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/lodestone-kg/lodestone/graph"
+	"go.uber.org/zap"
+)
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestExportEndpoint(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, tc := range []struct {
+		query, status, contentType, contains string
+	}{
+		{"format=jsonl", "200 OK", "application/x-ndjson", `{"entity":{"id":"nzb"`},
+		{"format=graphml&seeds=nzb&depth=1&types=OWNS", "200 OK", "application/graphml+xml", `<edge id="own-nre" source="nre" target="nzb">`},
+		{"format=gexf&seeds=nzb&depth=1", "200 OK", "application/gexf+xml", `<node id="weld" label="Mount Weld">`},
+		{"format=cytoscape&seeds=weld&depth=0", "200 OK", "application/json", "[\n" + `{"data":{"country":"AU","id":"weld","kind":"Facility","label":"Mount Weld","name":"Mount Weld","sources":["src-a"]},"group":"nodes"}` + "\n]\n"},
+		{"format=csv", "200 OK", "application/zip", "entities.csv"},
+		{"format=pdf", "400 Bad Request", "application/json; charset=utf-8", `"field":"format"`},
+		{"format=jsonl&seeds=ghost", "404 Not Found", "application/json; charset=utf-8", `no entity with id \"ghost\"`},
+		{"format=jsonl&seeds=nzb&direction=UP", "400 Bad Request", "application/json; charset=utf-8", `"field":"direction"`},
+	} {
+		resp, body := get(t, ts.URL+"/export?"+tc.query)
+		if resp.Status != tc.status || resp.Header.Get("Content-Type") != tc.contentType || !strings.Contains(body, tc.contains) {
+			t.Errorf("GET /export?%s = %s %s %.300q; want %s %s containing %q", tc.query, resp.Status, resp.Header.Get("Content-Type"), body, tc.status, tc.contentType, tc.contains)
+		}
+	}
+	// A subgraph export holds exactly the reached entities.
+	_, body := get(t, ts.URL+"/export?format=jsonl&seeds=weld&depth=1&types=SUPPLIES")
+	if n := strings.Count(body, `{"entity"`); n != 2 {
+		t.Errorf("subgraph of weld over SUPPLIES has %d entities, want 2 (weld, nzb):\n%s", n, body)
+	}
+}
+
+func TestAdminImportEndpoint(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	post := func(query string, files map[string]string) (int, string) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for name, content := range files {
+			w, _ := mw.CreateFormFile("file", name)
+			w.Write([]byte(content))
+		}
+		mw.Close()
+		resp, err := http.Post(ts.URL+"/admin/import?"+query, mw.FormDataContentType(), &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := post("format=csv", map[string]string{"rels.csv": ":START_ID,:END_ID,:TYPE,share:float\nnre,zb,OWNS,1.4\n"})
+	if want := `{"error":{"code":"INVALID_INPUT","field":"rels.csv line 2: share","message":"1.4 is outside 0..1 (shares and confidence are fractions: 40 % is 0.4)"}}`; status != 400 || body != want {
+		t.Errorf("bad import = %d %s, want 400 %s", status, body, want)
+	}
+	status, body = post("format=csv&skipInvalid=true", map[string]string{"rels.csv": ":START_ID,:END_ID,:TYPE,share:float\nnre,zb,OWNS,0.2\nnre,zb,OWNS,1.4\n"})
+	var out struct {
+		Summary struct {
+			Relationships, Rejected int
+			Mode                    string
+		}
+		Rejects []map[string]any
+	}
+	json.Unmarshal([]byte(body), &out)
+	if status != 200 || out.Summary.Relationships != 1 || out.Summary.Rejected != 0 && len(out.Rejects) != out.Summary.Rejected || out.Summary.Mode != "atomic" {
+		t.Errorf("skip-invalid import = %d %s", status, body)
+	}
+	r, err := ts.store.Relationship(t.Context(), "OWNS:nre->zb")
+	if err != nil || r.Share == nil || *r.Share != 0.2 {
+		t.Errorf("imported relationship = %+v, %v", r, err)
+	}
+}
+
+func TestAdminOnlyLoopback(t *testing.T) {
+	store, err := graph.Open(graph.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := adminOnly(handleBackup(zap.NewNop(), store))
+	req := httptest.NewRequest("GET", "/admin/backup", nil)
+	req.RemoteAddr = "192.0.2.7:4000"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "FORBIDDEN") {
+		t.Errorf("admin from a remote address = %d %s, want 403 FORBIDDEN", rec.Code, rec.Body.String())
+	}
+	req.RemoteAddr = "127.0.0.1:4000"
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "LODESTONE-BACKUP 1 ") || rec.Header().Get(BackupVersionHeader) == "" {
+		t.Errorf("admin backup from loopback = %d, trailer %q, body %.40q", rec.Code, rec.Header().Get(BackupVersionHeader), rec.Body.String())
+	}
+}

@@ -1,0 +1,265 @@
+package server
+
+import (
+	"context"
+
+	"github.com/graph-gophers/graphql-go"
+	"github.com/lodestone-kg/lodestone/graph"
+)
+
+// Resolvers of the traversal and analytics fields. They stay thin: graph/ runs each one
+// in one read transaction and returns flat results; these wrap them and put the entities
+// they already read into the request's loader cache, so that nested from/to selections
+// cost nothing more.
+
+func ids(in []graphql.ID) []string {
+	out := make([]string, len(in))
+	for i, id := range in {
+		out[i] = string(id)
+	}
+	return out
+}
+
+func (q *queryResolver) Subgraph(ctx context.Context, args struct {
+	IDs       []graphql.ID
+	Depth     int32
+	Types     *[]string
+	Direction string
+	Limit     int32
+	AsOf      *Date
+}) (*subgraphResolver, error) {
+	sg, err := q.store.Subgraph(ctx, graph.SubgraphQuery{IDs: ids(args.IDs), Depth: int(args.Depth), Types: deref(args.Types),
+		Direction: direction(args.Direction), Limit: int(args.Limit), AsOf: dateArg(args.AsOf)})
+	if err != nil {
+		return nil, err
+	}
+	return q.subgraph(ctx, sg), nil
+}
+
+func (q *queryResolver) ShortestPath(ctx context.Context, args struct {
+	From, To  graphql.ID
+	Types     *[]string
+	Direction string
+	MaxDepth  int32
+	AsOf      *Date
+}) (*pathResolver, error) {
+	p, err := q.store.ShortestPath(ctx, graph.PathQuery{From: string(args.From), To: string(args.To), Types: deref(args.Types),
+		Direction: direction(args.Direction), MaxDepth: int(args.MaxDepth), AsOf: dateArg(args.AsOf)})
+	if err != nil || p == nil {
+		return nil, err
+	}
+	return q.path(ctx, p), nil
+}
+
+func (q *queryResolver) Paths(ctx context.Context, args struct {
+	From, To  graphql.ID
+	Types     *[]string
+	Direction string
+	MaxDepth  int32
+	First     int32
+	AsOf      *Date
+}) ([]*pathResolver, error) {
+	ps, err := q.store.Paths(ctx, graph.PathQuery{From: string(args.From), To: string(args.To), Types: deref(args.Types),
+		Direction: direction(args.Direction), MaxDepth: int(args.MaxDepth), First: int(args.First), AsOf: dateArg(args.AsOf)})
+	if err != nil {
+		return nil, err
+	}
+	return q.paths(ctx, ps), nil
+}
+
+func (q *queryResolver) Ownership(ctx context.Context, args struct {
+	Owner, Target graphql.ID
+	AsOf          *Date
+}) (*ownershipResolver, error) {
+	o, err := q.store.Ownership(ctx, string(args.Owner), string(args.Target), dateArg(args.AsOf))
+	if err != nil {
+		return nil, err
+	}
+	return &ownershipResolver{o: o, paths: q.paths(ctx, o.Paths)}, nil
+}
+
+type stakeArgs struct {
+	Of        graphql.ID
+	Threshold float64
+	MaxDepth  int32
+	AsOf      *Date
+}
+
+func (q *queryResolver) Owners(ctx context.Context, args stakeArgs) ([]*stakeResolver, error) {
+	st, err := q.store.Owners(ctx, graph.StakeQuery{Of: string(args.Of), Threshold: args.Threshold, MaxDepth: int(args.MaxDepth), AsOf: dateArg(args.AsOf)})
+	return q.stakes(ctx, st), err
+}
+
+func (q *queryResolver) Holdings(ctx context.Context, args stakeArgs) ([]*stakeResolver, error) {
+	st, err := q.store.Holdings(ctx, graph.StakeQuery{Of: string(args.Of), Threshold: args.Threshold, MaxDepth: int(args.MaxDepth), AsOf: dateArg(args.AsOf)})
+	return q.stakes(ctx, st), err
+}
+
+func (q *queryResolver) UltimateController(ctx context.Context, args struct {
+	Of   graphql.ID
+	AsOf *Date
+}) (*controlResolver, error) {
+	c, err := q.store.UltimateController(ctx, string(args.Of), dateArg(args.AsOf))
+	if err != nil || c == nil {
+		return nil, err
+	}
+	q.loadersFor(ctx).Prime(ctx, c.Controller)
+	return &controlResolver{c: c, controller: &entityResolver{e: c.Controller, root: q.Resolver}, paths: q.paths(ctx, c.Paths)}, nil
+}
+
+func (q *queryResolver) BeneficialOwners(ctx context.Context, args struct {
+	Of        graphql.ID
+	Threshold float64
+	AsOf      *Date
+}) ([]*stakeResolver, error) {
+	st, err := q.store.BeneficialOwners(ctx, string(args.Of), args.Threshold, dateArg(args.AsOf))
+	return q.stakes(ctx, st), err
+}
+
+func (q *queryResolver) SupplyChain(ctx context.Context, args struct {
+	Of        graphql.ID
+	Direction string
+	Material  *string
+	MaxDepth  int32
+	AsOf      *Date
+}) (*subgraphResolver, error) {
+	sg, err := q.store.SupplyChain(ctx, graph.SupplyQuery{Of: string(args.Of), Upstream: args.Direction != "DOWNSTREAM",
+		Material: deref(args.Material), MaxDepth: int(args.MaxDepth), AsOf: dateArg(args.AsOf)})
+	if err != nil {
+		return nil, err
+	}
+	return q.subgraph(ctx, sg), nil
+}
+
+func (q *queryResolver) SupplyPaths(ctx context.Context, args struct {
+	From, To       graphql.ID
+	Material       *string
+	AvoidCountries *[]string
+	MaxDepth       int32
+	First          int32
+	AsOf           *Date
+}) ([]*pathResolver, error) {
+	ps, err := q.store.SupplyPaths(ctx, graph.SupplyPathQuery{From: string(args.From), To: string(args.To), Material: deref(args.Material),
+		AvoidCountries: deref(args.AvoidCountries), MaxDepth: int(args.MaxDepth), First: int(args.First), AsOf: dateArg(args.AsOf)})
+	if err != nil {
+		return nil, err
+	}
+	return q.paths(ctx, ps), nil
+}
+
+func (q *queryResolver) Exposure(ctx context.Context, args struct {
+	Of        graphql.ID
+	Country   string
+	Direction string
+	AsOf      *Date
+}) (*exposureResolver, error) {
+	x, err := q.store.Exposure(ctx, string(args.Of), args.Country, args.Direction != "DOWNSTREAM", dateArg(args.AsOf))
+	if err != nil {
+		return nil, err
+	}
+	q.loadersFor(ctx).Prime(ctx, x.Entities...)
+	return &exposureResolver{x: x, entities: q.entityResolvers(x.Entities), paths: q.paths(ctx, x.Paths)}, nil
+}
+
+// subgraph wraps sg, priming the loader with its entities.
+func (r *Resolver) subgraph(ctx context.Context, sg *graph.Subgraph) *subgraphResolver {
+	r.loadersFor(ctx).Prime(ctx, sg.Entities...)
+	return &subgraphResolver{truncated: sg.Truncated, entities: r.entityResolvers(sg.Entities), relationships: r.relationshipResolvers(ctx, sg.Relationships)}
+}
+
+func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Relationship) []*relationshipResolver {
+	out := make([]*relationshipResolver, len(rels))
+	for i, rel := range rels {
+		out[i] = &relationshipResolver{rel: rel, root: r, ctx: ctx}
+	}
+	return out
+}
+
+func (r *Resolver) path(ctx context.Context, p *graph.Path) *pathResolver {
+	r.loadersFor(ctx).Prime(ctx, p.Entities...)
+	return &pathResolver{p: p, entities: r.entityResolvers(p.Entities), relationships: r.relationshipResolvers(ctx, p.Relationships)}
+}
+
+func (r *Resolver) paths(ctx context.Context, ps []graph.Path) []*pathResolver {
+	out := make([]*pathResolver, len(ps))
+	for i := range ps {
+		out[i] = r.path(ctx, &ps[i])
+	}
+	return out
+}
+
+func (r *Resolver) stakes(ctx context.Context, st []graph.Stake) []*stakeResolver {
+	out := make([]*stakeResolver, len(st))
+	for i := range st {
+		r.loadersFor(ctx).Prime(ctx, st[i].Entity)
+		out[i] = &stakeResolver{s: &st[i], entity: &entityResolver{e: st[i].Entity, root: r}}
+	}
+	return out
+}
+
+type subgraphResolver struct {
+	truncated     bool
+	entities      []*entityResolver
+	relationships []*relationshipResolver
+}
+
+func (r *subgraphResolver) Entities() []*entityResolver            { return r.entities }
+func (r *subgraphResolver) Relationships() []*relationshipResolver { return r.relationships }
+func (r *subgraphResolver) Truncated() bool                        { return r.truncated }
+
+type pathResolver struct {
+	p             *graph.Path
+	entities      []*entityResolver
+	relationships []*relationshipResolver
+}
+
+func (r *pathResolver) Entities() []*entityResolver            { return r.entities }
+func (r *pathResolver) Relationships() []*relationshipResolver { return r.relationships }
+func (r *pathResolver) Length() int32                          { return int32(r.p.Length()) }
+func (r *pathResolver) Share() *float64                        { return r.p.Share }
+
+type ownershipResolver struct {
+	o     *graph.Ownership
+	paths []*pathResolver
+}
+
+func (r *ownershipResolver) Direct() float64        { return r.o.Direct }
+func (r *ownershipResolver) Integrated() float64    { return r.o.Integrated }
+func (r *ownershipResolver) IntegratedMin() float64 { return r.o.IntegratedMin }
+func (r *ownershipResolver) IntegratedMax() float64 { return r.o.IntegratedMax }
+func (r *ownershipResolver) Controls() bool         { return r.o.Controls }
+func (r *ownershipResolver) Paths() []*pathResolver { return r.paths }
+
+type stakeResolver struct {
+	s      *graph.Stake
+	entity *entityResolver
+}
+
+func (r *stakeResolver) Entity() *entityResolver { return r.entity }
+func (r *stakeResolver) Direct() float64         { return r.s.Direct }
+func (r *stakeResolver) Integrated() float64     { return r.s.Integrated }
+func (r *stakeResolver) IntegratedMin() float64  { return r.s.IntegratedMin }
+func (r *stakeResolver) IntegratedMax() float64  { return r.s.IntegratedMax }
+func (r *stakeResolver) Certain() bool           { return r.s.Certain }
+func (r *stakeResolver) Depth() int32            { return int32(r.s.Depth) }
+func (r *stakeResolver) Controls() bool          { return r.s.Controls }
+
+type controlResolver struct {
+	c          *graph.Control
+	controller *entityResolver
+	paths      []*pathResolver
+}
+
+func (r *controlResolver) Controller() *entityResolver { return r.controller }
+func (r *controlResolver) Share() float64              { return r.c.Share }
+func (r *controlResolver) Paths() []*pathResolver      { return r.paths }
+
+type exposureResolver struct {
+	x        *graph.Exposure
+	entities []*entityResolver
+	paths    []*pathResolver
+}
+
+func (r *exposureResolver) Share() float64              { return r.x.Share }
+func (r *exposureResolver) Entities() []*entityResolver { return r.entities }
+func (r *exposureResolver) Paths() []*pathResolver      { return r.paths }
