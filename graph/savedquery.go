@@ -34,9 +34,9 @@ import (
 // lists one query's versions oldest first. sha256 is the digest of the document text, as
 // Apollo's automatic persisted queries compute it.
 //
-// These keys are written by writeQueries, not by Apply: it is the store's second write
-// path, serialized with Apply by the same mutex. It should be folded into Apply (as
-// Batch fields) once saved queries need to appear in the change feed.
+// These keys are written by writeQueries through Store.commit, the funnel Apply uses too:
+// every saved-query change is serialized with the graph's writes and gets the next store
+// version.
 const famQuery = 'Q'
 
 const (
@@ -577,20 +577,8 @@ func (s *Store) RevokePersistedQuery(ctx context.Context, hash string) error {
 // that it is serialized with Apply, and commits it. It touches only Q keys and bumps
 // nothing: the store version counts graph batches. Nothing is written when fn fails.
 func (s *Store) writeQueries(ctx context.Context, fn func(txn *badger.Txn) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	txn := s.db.NewTransaction(true)
-	defer txn.Discard()
-	if err := fn(txn); err != nil {
-		return err
-	}
-	return txn.Commit()
+	_, err := s.commit(ctx, func(w *writer) error { return fn(w.txn) })
+	return err
 }
 
 // viewQueries runs fn in one read transaction.

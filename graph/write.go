@@ -58,30 +58,49 @@ func (s *Store) Apply(ctx context.Context, b *Batch) (*Applied, error) {
 	if err := validateBatch(b); err != nil {
 		return nil, err
 	}
+	var applied *Applied
+	version, err := s.commit(ctx, func(w *writer) error {
+		w.batch = b
+		var err error
+		applied, err = w.apply()
+		return err
+	})
+	if err != nil {
+		return nil, tooBig(err, b)
+	}
+	applied.Version = version
+	return applied, nil
+}
+
+// commit is the funnel every write of the store goes through (Apply, saved queries):
+// one at a time, in one Badger transaction, with the next store version and the
+// registry written in the same transaction and published only once it committed. The
+// version orders all writes, which is what a change feed will emit them by. It returns
+// the version the write created.
+func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return 0, err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	w := &writer{txn: txn, reg: s.state.Load().clone(), batch: b}
-	applied, err := w.apply()
-	if err != nil {
-		return nil, tooBig(err, b)
+	w := &writer{txn: txn, reg: s.state.Load().clone()}
+	if err := fn(w); err != nil {
+		return 0, err
 	}
+	w.reg.version++
 	if err := w.commitMeta(); err != nil {
-		return nil, tooBig(err, b)
+		return 0, err
 	}
 	if err := txn.Commit(); err != nil {
-		return nil, tooBig(err, b)
+		return 0, err
 	}
 	s.state.Store(w.reg)
-	applied.Version = w.reg.version
-	return applied, nil
+	return w.reg.version, nil
 }
 
 func tooBig(err error, b *Batch) error {
@@ -209,7 +228,6 @@ func (w *writer) apply() (*Applied, error) {
 		out.DeletedEntities++
 		out.DeletedRelationships += n
 	}
-	w.reg.version++
 	return out, nil
 }
 
