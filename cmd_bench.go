@@ -34,6 +34,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	n := fs.Int("n", 2000, "requests per traversal class")
 	hub := fs.Int("hub", 100_000, "relationships of the hub company for the pathological query (0: none)")
 	only := fs.String("only", "", "run only the classes whose name contains this text")
+	serverURL := fs.String("url", "", "measure a running server (e.g. http://127.0.0.1:8080) through HTTP only, instead of an in-process one; it must serve the same --companies/--seed/--hub graph")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -42,6 +43,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		*data = filepath.Join("bench-data", fmt.Sprintf("%d-%d-hub%d", *companies, *seed, *hub))
 	}
 	cfg := synth.Config{Companies: *companies, Seed: *seed, HubDegree: *hub}
+	if *serverURL != "" {
+		return benchRemote(ctx, cfg, *serverURL+"/graphql", *n, *only, stdout)
+	}
 	store, err := graph.Open(graph.Options{Dir: *data, NoSync: true})
 	if err != nil {
 		return err
@@ -76,58 +80,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	url := "http://" + ln.Addr().String() + "/graphql"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 
-	rng := rand.New(rand.NewPCG(uint64(*seed), 7))
-	company := func() string { return synth.CompanyID(rng.IntN(*companies)) }
-	deep := synth.DeepCompanies(cfg)
-	endUse := synth.EndUseFacilities(cfg)
-	pick := func(ids []string) string { return ids[rng.IntN(len(ids))] }
-
-	type class struct {
-		name  string
-		store func() error
-		query func() (string, map[string]any)
-	}
-	classes := []class{
-		{"point read",
-			func() error { _, err := store.Entity(ctx, company()); return err },
-			func() (string, map[string]any) {
-				return `query($id:ID!){ entity(id:$id) { id name kind country } }`, map[string]any{"id": company()}
-			}},
-		{"direct owners",
-			func() error {
-				_, _, err := store.EntityRelationships(ctx, company(), graph.RelationshipFilter{Direction: graph.In, Types: []string{"OWNS"}}, 50, "", false)
-				return err
-			},
-			func() (string, map[string]any) {
-				return `query($id:ID!){ entity(id:$id) { relationships(direction: IN, types: ["OWNS"]) { edges { node { from { id name } share } } } } }`, map[string]any{"id": company()}
-			}},
-		{"3-hop subgraph (≤ 200 entities)",
-			func() error {
-				_, err := store.Subgraph(ctx, graph.SubgraphQuery{IDs: []string{company()}, Depth: 3, Limit: 200, Direction: graph.Both})
-				return err
-			},
-			func() (string, map[string]any) {
-				return `query($id:ID!){ subgraph(ids: [$id], depth: 3, limit: 200) { truncated entities { id name } relationships { id type from { id } to { id } } } }`, map[string]any{"id": company()}
-			}},
-		{"shortestPath, random companies",
-			func() error {
-				_, err := store.ShortestPath(ctx, graph.PathQuery{From: company(), To: company(), MaxDepth: 8, Direction: graph.Both})
-				return allowLimit(err)
-			},
-			func() (string, map[string]any) {
-				return `query($a:ID!,$b:ID!){ shortestPath(from: $a, to: $b) { length entities { id } } }`, map[string]any{"a": company(), "b": company()}
-			}},
-		{"owners, bottom of a deep pyramid",
-			func() error { _, err := store.Owners(ctx, graph.StakeQuery{Of: pick(deep), MaxDepth: 10}); return err },
-			func() (string, map[string]any) {
-				return `query($id:ID!){ owners(of: $id) { entity { id name } direct integrated depth controls } }`, map[string]any{"id": pick(deep)}
-			}},
-		{"exposure of an end-use facility",
-			func() error { _, err := store.Exposure(ctx, pick(endUse), "CN", true, graph.Date{}); return err },
-			func() (string, map[string]any) {
-				return `query($id:ID!){ exposure(of: $id, country: "CN") { share entities { id } } }`, map[string]any{"id": pick(endUse)}
-			}},
-	}
+	classes := benchClasses(ctx, store, cfg)
 
 	fmt.Fprintf(stdout, "Graph: %d companies → %d entities, %d relationships (store %.0f MiB), %d requests per class, one client, GOMAXPROCS=%d.\n\n",
 		*companies, st.Entities, st.Relationships, float64(st.StoreBytes)/(1<<20), *n, runtime.GOMAXPROCS(0))
@@ -168,6 +121,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			fmtDur(pct(storeTimes, 50)), fmtDur(pct(storeTimes, 99)), fmtDur(pct(httpTimes, 50)), fmtDur(pct(httpTimes, 99)), errs)
 	}
 	if *hub > 0 {
+		rng := rand.New(rand.NewPCG(uint64(*seed), 11))
+		company := func() string { return synth.CompanyID(rng.IntN(*companies)) }
 		fmt.Fprintln(stdout)
 		for _, q := range []string{
 			`{ subgraph(ids: ["co-hub"], depth: 12, limit: 10000) { truncated entities { id } } }`,
@@ -291,4 +246,91 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// benchClass is one traversal class of the benchmark: the same question asked of the
+// store directly and through GraphQL, on ids drawn at random.
+type benchClass struct {
+	name  string
+	store func() error
+	query func() (string, map[string]any)
+}
+
+// benchClasses returns the classes the issue measures; store may be nil when only the
+// queries are used.
+func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config) []benchClass {
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 7))
+	company := func() string { return synth.CompanyID(rng.IntN(cfg.Companies)) }
+	deep := synth.DeepCompanies(cfg)
+	endUse := synth.EndUseFacilities(cfg)
+	pick := func(ids []string) string { return ids[rng.IntN(len(ids))] }
+
+	return []benchClass{
+		{"point read",
+			func() error { _, err := store.Entity(ctx, company()); return err },
+			func() (string, map[string]any) {
+				return `query($id:ID!){ entity(id:$id) { id name kind country } }`, map[string]any{"id": company()}
+			}},
+		{"direct owners",
+			func() error {
+				_, _, err := store.EntityRelationships(ctx, company(), graph.RelationshipFilter{Direction: graph.In, Types: []string{"OWNS"}}, 50, "", false)
+				return err
+			},
+			func() (string, map[string]any) {
+				return `query($id:ID!){ entity(id:$id) { relationships(direction: IN, types: ["OWNS"]) { edges { node { from { id name } share } } } } }`, map[string]any{"id": company()}
+			}},
+		{"3-hop subgraph (≤ 200 entities)",
+			func() error {
+				_, err := store.Subgraph(ctx, graph.SubgraphQuery{IDs: []string{company()}, Depth: 3, Limit: 200, Direction: graph.Both})
+				return err
+			},
+			func() (string, map[string]any) {
+				return `query($id:ID!){ subgraph(ids: [$id], depth: 3, limit: 200) { truncated entities { id name } relationships { id type from { id } to { id } } } }`, map[string]any{"id": company()}
+			}},
+		{"shortestPath, random companies",
+			func() error {
+				_, err := store.ShortestPath(ctx, graph.PathQuery{From: company(), To: company(), MaxDepth: 8, Direction: graph.Both})
+				return allowLimit(err)
+			},
+			func() (string, map[string]any) {
+				return `query($a:ID!,$b:ID!){ shortestPath(from: $a, to: $b) { length entities { id } } }`, map[string]any{"a": company(), "b": company()}
+			}},
+		{"owners, bottom of a deep pyramid",
+			func() error { _, err := store.Owners(ctx, graph.StakeQuery{Of: pick(deep), MaxDepth: 10}); return err },
+			func() (string, map[string]any) {
+				return `query($id:ID!){ owners(of: $id) { entity { id name } direct integrated depth controls } }`, map[string]any{"id": pick(deep)}
+			}},
+		{"exposure of an end-use facility",
+			func() error { _, err := store.Exposure(ctx, pick(endUse), "CN", true, graph.Date{}); return err },
+			func() (string, map[string]any) {
+				return `query($id:ID!){ exposure(of: $id, country: "CN") { share entities { id } } }`, map[string]any{"id": pick(endUse)}
+			}},
+	}
+}
+
+// benchRemote measures the GraphQL side of every class against a running server.
+func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only string, stdout io.Writer) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	fmt.Fprintf(stdout, "Server %s, %d companies, %d requests per class, one client.\n\n", url, cfg.Companies, n)
+	fmt.Fprintln(stdout, "| class | HTTP p50 | HTTP p99 | HTTP errors |")
+	fmt.Fprintln(stdout, "|---|---|---|---|")
+	for _, c := range benchClasses(ctx, nil, cfg) {
+		if !strings.Contains(c.name, only) {
+			continue
+		}
+		errs := 0
+		times, err := measure(n, func() error {
+			q, vars := c.query()
+			bad, err := postGraphQL(client, url, q, vars)
+			if bad {
+				errs++
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		fmt.Fprintf(stdout, "| %s | %s | %s | %d |\n", c.name, fmtDur(pct(times, 50)), fmtDur(pct(times, 99)), errs)
+	}
+	return nil
 }

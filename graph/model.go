@@ -212,7 +212,8 @@ type Limits struct {
 	MaxDepth int
 	// MaxVisits caps the relationships one traversal may examine (default 200,000).
 	MaxVisits int
-	// Timeout caps the wall time of one traversal (default 2s); the request context's
+	// Timeout caps the wall time of one traversal (default 750 ms, so that a hostile
+	// traversal answers within a second); the request context's
 	// deadline applies too.
 	Timeout time.Duration
 }
@@ -223,7 +224,7 @@ const (
 	DefaultMaxSubgraph = 10000
 	DefaultMaxDepth    = 12
 	DefaultMaxVisits   = 200_000
-	DefaultTimeout     = 2 * time.Second
+	DefaultTimeout     = 750 * time.Millisecond
 )
 
 // WithDefaults returns l with every zero field set to its default.

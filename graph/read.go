@@ -32,6 +32,7 @@ func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) 
 	return s.db.View(func(txn *badger.Txn) error {
 		v := &txnView{txn: txn, reg: s.state.Load(), day: asOf.days, lim: s.limits,
 			ctx: ctx, deadline: deadline}
+		defer v.closeIterators()
 		return fn(v)
 	})
 }
@@ -47,6 +48,29 @@ type txnView struct {
 	visits   int
 	ents     map[NodeID]*Entity
 	rels     map[RelID]*Relationship
+	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
+	// than a short scan on a large store (it visits every table of every level), so a
+	// traversal that expands hundreds of entities seeks one iterator again and again.
+	// A scan nested in another's callback takes a second one.
+	idle, all []*badger.Iterator
+}
+
+func (v *txnView) iterator() *badger.Iterator {
+	if n := len(v.idle); n > 0 {
+		it := v.idle[n-1]
+		v.idle = v.idle[:n-1]
+		return it
+	}
+	it := v.txn.NewIterator(badger.IteratorOptions{})
+	v.all = append(v.all, it)
+	return it
+}
+
+func (v *txnView) closeIterators() {
+	for _, it := range v.all {
+		it.Close()
+	}
+	v.all, v.idle = nil, nil
 }
 
 func (v *txnView) limits() Limits { return v.lim }
@@ -168,9 +192,9 @@ func (v *txnView) arcs(n NodeID, dir Direction, types []string, fn func(arc) boo
 }
 
 func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, error) {
-	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
+	it := v.iterator()
+	defer func() { v.idle = append(v.idle, it) }()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		if err := v.spend(); err != nil {
 			return false, err
 		}
