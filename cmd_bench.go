@@ -33,6 +33,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	data := fs.String("data", "", "store folder (default ./bench-data/<companies>-<seed>)")
 	n := fs.Int("n", 2000, "requests per traversal class")
 	hub := fs.Int("hub", 100_000, "relationships of the hub company for the pathological query (0: none)")
+	compact := fs.Bool("compact", false, "compact the store before measuring (always done right after loading)")
 	only := fs.String("only", "", "run only the classes whose name contains this text")
 	serverURL := fs.String("url", "", "measure a running server (e.g. http://127.0.0.1:8080) through HTTP only, instead of an in-process one; it must serve the same --companies/--seed/--hub graph")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
@@ -62,6 +63,14 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		fmt.Fprintf(stderr, "\nloaded %d entities and %d relationships in %s\n", bs.Entities, bs.Relationships, time.Since(start).Round(time.Millisecond))
+		*compact = true
+	}
+	if *compact {
+		start := time.Now()
+		if err := store.Compact(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "compacted the store in %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	st, _ := store.Stats(ctx)
 	st.StoreBytes = dirSize(*data)
