@@ -164,20 +164,25 @@ func (q *queryResolver) Exposure(ctx context.Context, args struct {
 // subgraph wraps sg, priming the loader with its entities.
 func (r *Resolver) subgraph(ctx context.Context, sg *graph.Subgraph) *subgraphResolver {
 	r.loadersFor(ctx).Prime(ctx, sg.Entities...)
-	return &subgraphResolver{truncated: sg.Truncated, entities: r.entityResolvers(sg.Entities), relationships: r.relationshipResolvers(ctx, sg.Relationships)}
+	return &subgraphResolver{truncated: sg.Truncated, entities: r.entityResolvers(sg.Entities), relationships: r.relationshipResolvers(ctx, sg.Relationships, sg.Entities)}
 }
 
-func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Relationship) []*relationshipResolver {
+// relationshipResolvers wraps rels whose ends are among ents.
+func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Relationship, ents []*graph.Entity) []*relationshipResolver {
+	ends := make(map[string]*graph.Entity, len(ents))
+	for _, e := range ents {
+		ends[e.ID] = e
+	}
 	out := make([]*relationshipResolver, len(rels))
 	for i, rel := range rels {
-		out[i] = &relationshipResolver{rel: rel, root: r, ctx: ctx}
+		out[i] = &relationshipResolver{rel: rel, root: r, ctx: ctx, ends: ends}
 	}
 	return out
 }
 
 func (r *Resolver) path(ctx context.Context, p *graph.Path) *pathResolver {
 	r.loadersFor(ctx).Prime(ctx, p.Entities...)
-	return &pathResolver{p: p, entities: r.entityResolvers(p.Entities), relationships: r.relationshipResolvers(ctx, p.Relationships)}
+	return &pathResolver{p: p, entities: r.entityResolvers(p.Entities), relationships: r.relationshipResolvers(ctx, p.Relationships, p.Entities)}
 }
 
 func (r *Resolver) paths(ctx context.Context, ps []graph.Path) []*pathResolver {

@@ -230,6 +230,9 @@ type relationshipResolver struct {
 	rel  *graph.Relationship
 	root *Resolver
 	ctx  context.Context
+	// ends, when set, holds entities already read with the relationship (a subgraph's
+	// or a path's), so from and to need no loader call at all.
+	ends map[string]*graph.Entity
 }
 
 func (r *relationshipResolver) ID() graphql.ID       { return graphql.ID(r.rel.ID) }
@@ -259,6 +262,9 @@ func (r *relationshipResolver) From() *entityResolver { return r.end(r.rel.From)
 func (r *relationshipResolver) To() *entityResolver { return r.end(r.rel.To) }
 
 func (r *relationshipResolver) end(id string) *entityResolver {
+	if e, ok := r.ends[id]; ok {
+		return &entityResolver{e: e, root: r.root}
+	}
 	e, err := r.root.entityByID(r.ctx, id)
 	if err != nil {
 		return nil
