@@ -114,15 +114,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return fmt.Errorf("%s on the store: %w", c.name, err)
 		}
-		errs := 0
-		httpTimes, err := measure(*n, func() error {
-			q, vars := c.query()
-			bad, err := postGraphQL(client, url, q, vars)
-			if bad {
-				errs++
-			}
-			return err
-		})
+		httpTimes, errs, err := measureHTTP(client, url, *n, c)
 		if err != nil {
 			return fmt.Errorf("%s through HTTP: %w", c.name, err)
 		}
@@ -327,19 +319,25 @@ func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only 
 		if !strings.Contains(c.name, only) {
 			continue
 		}
-		errs := 0
-		times, err := measure(n, func() error {
-			q, vars := c.query()
-			bad, err := postGraphQL(client, url, q, vars)
-			if bad {
-				errs++
-			}
-			return err
-		})
+		times, errs, err := measureHTTP(client, url, n, c)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		fmt.Fprintf(stdout, "| %s | %s | %s | %d |\n", c.name, fmtDur(pct(times, 50)), fmtDur(pct(times, 99)), errs)
 	}
 	return nil
+}
+
+// measureHTTP asks c's query n times through GraphQL over HTTP; errs counts answers with
+// GraphQL errors other than LIMIT_EXCEEDED.
+func measureHTTP(client *http.Client, url string, n int, c benchClass) (times []time.Duration, errs int, err error) {
+	times, err = measure(n, func() error {
+		q, vars := c.query()
+		bad, err := postGraphQL(client, url, q, vars)
+		if bad {
+			errs++
+		}
+		return err
+	})
+	return times, errs, err
 }

@@ -31,11 +31,8 @@ type BulkStats struct {
 func (s *Store) BulkLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if s.closed.Load() {
-		return BulkStats{}, ErrClosed
-	}
-	if reg := s.state.Load(); reg.version != 0 || reg.nextNID != 0 {
-		return BulkStats{}, Errorf(EINVALID, "a bulk load needs an empty store; this one is at version %d", reg.version)
+	if err := s.checkEmpty(); err != nil {
+		return BulkStats{}, err
 	}
 	b := &bulkLoader{
 		wb:      s.db.NewWriteBatch(),
@@ -240,11 +237,8 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if s.closed.Load() {
-		return BulkStats{}, ErrClosed
-	}
-	if reg := s.state.Load(); reg.version != 0 || reg.nextNID != 0 {
-		return BulkStats{}, Errorf(EINVALID, "a bulk load needs an empty store; this one is at version %d", reg.version)
+	if err := s.checkEmpty(); err != nil {
+		return BulkStats{}, err
 	}
 	l := newStreamLoader(s.state.Load().clone())
 	l.start(ctx)
@@ -780,4 +774,16 @@ func (s *Store) MissingIDs(ctx context.Context, entityIDs, sourceIDs []string) (
 		return nil
 	})
 	return entities, sources, err
+}
+
+// checkEmpty refuses a bulk load into a store that is closed or holds data. The caller
+// holds writeMu.
+func (s *Store) checkEmpty() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if reg := s.state.Load(); reg.version != 0 || reg.nextNID != 0 {
+		return Errorf(EINVALID, "a bulk load needs an empty store; this one is at version %d", reg.version)
+	}
+	return nil
 }
