@@ -435,18 +435,7 @@ func exportXMLish(ctx context.Context, store *graph.Store, w *bufio.Writer, form
 				if len(e.Identifiers) > 0 {
 					data["identifiers"] = e.Identifiers
 				}
-				if len(e.Sources) > 0 {
-					data["sources"] = e.Sources
-				}
-				if len(e.Properties) > 0 {
-					data["properties"] = e.Properties
-				}
-				if !e.ValidFrom.IsZero() {
-					data["validFrom"] = e.ValidFrom
-				}
-				if !e.ValidTo.IsZero() {
-					data["validTo"] = e.ValidTo
-				}
+				cyCommon(data, e.Sources, e.Properties, e.ValidFrom, e.ValidTo)
 				return cyElement(w, &first, "nodes", data)
 			}
 		case rec.Relationship != nil:
@@ -489,18 +478,7 @@ func exportXMLish(ctx context.Context, store *graph.Store, w *bufio.Writer, form
 				if r.ShareMaxExclusive {
 					data["shareMaxExclusive"] = true
 				}
-				if len(r.Sources) > 0 {
-					data["sources"] = r.Sources
-				}
-				if len(r.Properties) > 0 {
-					data["properties"] = r.Properties
-				}
-				if !r.ValidFrom.IsZero() {
-					data["validFrom"] = r.ValidFrom
-				}
-				if !r.ValidTo.IsZero() {
-					data["validTo"] = r.ValidTo
-				}
+				cyCommon(data, r.Sources, r.Properties, r.ValidFrom, r.ValidTo)
 				return cyElement(w, &first, "edges", data)
 			}
 		}
@@ -707,4 +685,21 @@ func exportCSV(ctx context.Context, store *graph.Store, sel graph.ExportOptions,
 		return cw.Error()
 	}
 	return nil
+}
+
+// cyCommon adds the fields entities and relationships share to a Cytoscape element's
+// data, leaving out the empty ones.
+func cyCommon(data map[string]any, sources []string, props json.RawMessage, from, to graph.Date) {
+	if len(sources) > 0 {
+		data["sources"] = sources
+	}
+	if len(props) > 0 {
+		data["properties"] = props
+	}
+	if !from.IsZero() {
+		data["validFrom"] = from
+	}
+	if !to.IsZero() {
+		data["validTo"] = to
+	}
 }
