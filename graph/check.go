@@ -23,7 +23,8 @@ const maxCheckProblems = 100
 // Check verifies the store's invariants from one snapshot: every entity has its id
 // entry and exactly its kind, country, name and identifier index entries; every
 // relationship has its id entry and both adjacency entries with the right payload, and
-// its ends exist; no index entry points at nothing; the counters agree with the data.
+// its ends exist; no index entry points at nothing; the counters agree with the data;
+// every API key record is well-formed (apikeys.go).
 // It reads the whole store, so it takes time proportional to its size.
 func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 	rep := &CheckReport{}
@@ -149,7 +150,7 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 			b, _ := json.Marshal(stats)
 			problem("counters %s do not match the data %s", a, b)
 		}
-		return nil
+		return checkAPIKeys(txn, problem)
 	})
 	return rep, err
 }

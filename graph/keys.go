@@ -26,6 +26,11 @@ import (
 //	F       'F' · normalized full name · 0x00 · nid[8]     empty (names and aliases, for prefix search)
 //	K       'K' · scheme · 0x00 · value · 0x00 · nid[8]    empty
 //	S       'S' · source id (UTF-8)                        JSON Source
+//	Q       'Q' · …                                        saved and persisted queries (savedquery.go)
+//	A       'A' · API key id (hex)                         0x02 · JSON APIKey: hash of the secret, role (apikeys.go)
+//
+// Q and A are outside the graph: Check, Export and BulkLoad do not read them as graph
+// data (Check verifies A records), while Backup copies them with everything else.
 //
 // Listing an entity's relationships of one type in one direction is a prefix scan of
 // O·nid·type or I·nid·type whose values carry everything a traversal needs (hot payload),

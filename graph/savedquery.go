@@ -616,7 +616,7 @@ func setJSON(txn *badger.Txn, k []byte, v any) error {
 
 func decodeJSON(b []byte, v any) error {
 	if len(b) == 0 || b[0] != recordVersion {
-		return fmt.Errorf("graph: saved-query record of unknown version")
+		return fmt.Errorf("graph: record of unknown version")
 	}
 	return json.Unmarshal(b[1:], v)
 }
