@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,20 +28,6 @@ const MaxImportBytes = 2 << 30
 
 // maxRejectsShown caps the rejected rows an import response lists.
 const maxRejectsShown = 1000
-
-// adminOnly lets through only requests from the loopback interface: the admin endpoints
-// (import, backup) have no authentication of their own yet, so they answer only on the
-// machine the server runs on (403 otherwise).
-func adminOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			writeAdminError(w, http.StatusForbidden, &graph.Error{Code: graph.EFORBIDDEN, Message: "the admin endpoints answer only requests from the server's own machine (loopback)"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
 
 // noDeadlines lifts the server's read and write timeouts for a long transfer (an import
 // upload, an export or a backup stream); the client's connection still bounds it.
@@ -74,6 +59,8 @@ func publicError(ctx context.Context, log *zap.Logger, err error) (int, *graph.E
 			status = http.StatusRequestEntityTooLarge
 		case graph.EFORBIDDEN:
 			status = http.StatusForbidden
+		case graph.EUNAUTHENTICATED:
+			status = http.StatusUnauthorized
 		}
 		return status, ge
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -242,7 +229,8 @@ func contains(list []string, s string) bool {
 }
 
 // handleExport serves GET /export?format=jsonl|graphml|gexf|cytoscape|csv for
-// visualizers and analysts: the whole graph, or with seeds=a,b the subgraph within depth
+// visualizers and analysts: the whole graph (admin role), or with seeds=a,b (reader
+// role; depth at most the server's traversal depth cap unless admin) the subgraph within depth
 // (default 1) hops following types=T,U in direction=OUT|IN|BOTH, with asOf=YYYY-MM-DD
 // keeping only the relationships valid that day. The file streams from one snapshot
 // (csv is a zip of sources.csv, entities.csv and relationships.csv). Errors: 400 for a
@@ -263,6 +251,11 @@ func handleExport(log *zap.Logger, store *graph.Store) http.Handler {
 			writeAdminError(w, http.StatusBadRequest, gerr)
 			return
 		}
+		if err := exportAllowed(r.Context(), store, sel); err != nil {
+			status, e := publicError(r.Context(), log, err)
+			writeAuthError(w, r, status, e)
+			return
+		}
 		for _, id := range sel.Seeds {
 			if _, err := store.Entity(r.Context(), id); err != nil {
 				status, e := publicError(r.Context(), log, err)
@@ -278,6 +271,22 @@ func handleExport(log *zap.Logger, store *graph.Store) http.Handler {
 			log.Warn("export stopped", zap.String("request_id", requestID(r.Context())), zap.Error(err))
 		}
 	})
+}
+
+// exportAllowed checks the role an export needs: admin for the whole graph; reader for
+// a subgraph, whose depth must stay within the store's traversal depth cap
+// (LIMIT_EXCEEDED) unless the caller is an admin.
+func exportAllowed(ctx context.Context, store *graph.Store, sel graph.ExportOptions) error {
+	if len(sel.Seeds) == 0 {
+		return requireRole(ctx, graph.RoleAdmin, "an export of the whole graph (no seeds)")
+	}
+	if err := requireRole(ctx, graph.RoleReader, "an export"); err != nil {
+		return err
+	}
+	if max := store.Limits().MaxDepth; sel.Depth > max && !principalFrom(ctx).role.Allows(graph.RoleAdmin) {
+		return &graph.Error{Code: graph.ELIMIT, Field: "depth", Message: fmt.Sprintf("%d is above this server's cap of %d for subgraph exports (an admin key may go further)", sel.Depth, max)}
+	}
+	return nil
 }
 
 // ExportSelection parses the subgraph parameters shared by GET /export and `lodestone

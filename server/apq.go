@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/lodestone-kg/lodestone/graph"
@@ -60,6 +61,8 @@ type refusal struct {
 	status  int
 	code    string
 	message string
+	// retryAfter, in seconds, is sent as Retry-After when set.
+	retryAfter int
 }
 
 // write sends the refusal as a GraphQL response in media.
@@ -67,6 +70,9 @@ func (f *refusal) write(w http.ResponseWriter, media string) {
 	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{
 		"message": f.message, "extensions": map[string]any{"code": f.code}}}})
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	if f.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+	}
 	w.WriteHeader(f.status)
 	w.Write(body)
 }

@@ -35,7 +35,8 @@ type graphQLRequest struct {
 // With Accept: application/graphql-response+json, parse and validation errors get 400;
 // with application/json they get 200, as the specification says.
 func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) http.Handler {
-	pq := newPersistedQueries(log, cfg, store) // APQ cache and allow-list (apq.go)
+	pq := newPersistedQueries(log, cfg, store)    // APQ cache and allow-list (apq.go)
+	limits := newGuard(cfg.Limits, schema, store) // cost, aliases, concurrency (limits.go)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		media, ok := negotiate(r.Header.Get("Accept"))
 		if !ok {
@@ -55,11 +56,22 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			return
 		}
 		setOperationName(r.Context(), req.OperationName)
+		// Limits (limits.go): refuse what is too big before anything runs; an expensive
+		// request waits for one of the few slots for expensive work.
+		release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)
+		if refused != nil {
+			refused.write(w, media)
+			return
+		}
+		defer release()
 
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
 		defer cancel()
 		ctx = loaders.NewContext(ctx, loaders.New(store))
 		ctx = withSchema(ctx, schema) // saveQuery and runSavedQuery use it (savedqueries.go)
+		if cfg.Limits.NoIntrospection {
+			ctx = context.WithValue(ctx, noIntrospectionKey{}, true)
+		}
 		if r.Method == http.MethodGet {
 			ctx = context.WithValue(ctx, getKey{}, true)
 		}
@@ -166,6 +178,11 @@ func writeRequestError(w http.ResponseWriter, status int, msg string) {
 	if status >= 500 {
 		code = graph.EINTERNAL
 	}
+	writeCodedError(w, status, code, msg)
+}
+
+// writeCodedError writes a GraphQL-shaped error with extensions.code.
+func writeCodedError(w http.ResponseWriter, status int, code, msg string) {
 	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}}})
 	w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
 	w.WriteHeader(status)

@@ -19,6 +19,7 @@ type requestInfo struct {
 
 	mu            sync.Mutex
 	operationName string
+	keyID         string // the API key the request authenticated with (auth.go)
 }
 
 type infoKey struct{}
@@ -97,25 +98,26 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// accessLog logs one line per request: method, path, status, duration, operation name
-// and request id (never the query text or variables).
+// accessLog logs one line per request: method, path, status, duration, operation name,
+// the id of the API key used (never the key) and request id (never the query text or
+// variables).
 func accessLog(log *zap.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		ri := info(r.Context())
-		op := ""
+		op, key := "", ""
 		if ri != nil {
 			ri.mu.Lock()
-			op = ri.operationName
+			op, key = ri.operationName, ri.keyID
 			ri.mu.Unlock()
 		}
 		log.Info("request",
 			zap.String("method", r.Method), zap.String("path", r.URL.Path),
 			zap.Int("status", rec.status), zap.Int("bytes", rec.bytes),
 			zap.Duration("duration", time.Since(start)),
-			zap.String("operation", op), zap.String("request_id", requestID(r.Context())))
+			zap.String("operation", op), zap.String("key", key), zap.String("request_id", requestID(r.Context())))
 	})
 }
 

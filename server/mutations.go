@@ -144,6 +144,9 @@ func (m *mutationResolver) apply(ctx context.Context, b *graph.Batch, single str
 }
 
 func (m *mutationResolver) UpsertEntity(ctx context.Context, args struct{ Input entityInput }) (*entityResolver, error) {
+	if err := mutationAllowed(ctx, "upsertEntity", graph.RoleWriter); err != nil {
+		return nil, err
+	}
 	var bb batchBuilder
 	if err := bb.addEntity("input.", &args.Input); err != nil {
 		return nil, err
@@ -156,6 +159,9 @@ func (m *mutationResolver) UpsertEntity(ctx context.Context, args struct{ Input 
 }
 
 func (m *mutationResolver) UpsertRelationship(ctx context.Context, args struct{ Input relationshipInput }) (*relationshipResolver, error) {
+	if err := mutationAllowed(ctx, "upsertRelationship", graph.RoleWriter); err != nil {
+		return nil, err
+	}
 	var bb batchBuilder
 	if err := bb.addRelationship("input.", &args.Input); err != nil {
 		return nil, err
@@ -173,6 +179,9 @@ func (m *mutationResolver) DeleteEntity(ctx context.Context, args struct {
 	ID      graphql.ID
 	Cascade bool
 }) (bool, error) {
+	if err := mutationAllowed(ctx, "deleteEntity", graph.RoleWriter); err != nil {
+		return false, err
+	}
 	b := &graph.Batch{DeleteEntities: []graph.EntityDelete{{ID: string(args.ID), Cascade: args.Cascade}}}
 	if _, err := m.apply(ctx, b, ""); err != nil {
 		return false, err
@@ -181,6 +190,9 @@ func (m *mutationResolver) DeleteEntity(ctx context.Context, args struct {
 }
 
 func (m *mutationResolver) DeleteRelationship(ctx context.Context, args struct{ ID graphql.ID }) (bool, error) {
+	if err := mutationAllowed(ctx, "deleteRelationship", graph.RoleWriter); err != nil {
+		return false, err
+	}
 	if _, err := m.apply(ctx, &graph.Batch{DeleteRelationships: []string{string(args.ID)}}, ""); err != nil {
 		return false, err
 	}
@@ -191,6 +203,9 @@ func (m *mutationResolver) ImportGraph(ctx context.Context, args struct {
 	Entities      *[]entityInput
 	Relationships *[]relationshipInput
 }) (*importResult, error) {
+	if err := mutationAllowed(ctx, "importGraph", graph.RoleWriter); err != nil {
+		return nil, err
+	}
 	var bb batchBuilder
 	if args.Entities != nil {
 		for i := range *args.Entities {

@@ -506,8 +506,8 @@ func (q *queryResolver) PersistedQueries(ctx context.Context) ([]*persistedQuery
 
 // SaveQuery validates and stores a new version of a saved query (prepareSavedQuery).
 func (m *mutationResolver) SaveQuery(ctx context.Context, args struct{ Input savedQueryInput }) (*savedQueryResolver, error) {
-	if isGET(ctx) {
-		return nil, errMutationOverGET
+	if err := mutationAllowed(ctx, "saveQuery", graph.RoleWriter); err != nil {
+		return nil, err
 	}
 	schema := schemaFrom(ctx)
 	if schema == nil {
@@ -530,8 +530,8 @@ func (m *mutationResolver) DeleteSavedQuery(ctx context.Context, args struct {
 	Name  string
 	Purge bool
 }) (bool, error) {
-	if isGET(ctx) {
-		return false, errMutationOverGET
+	if err := mutationAllowed(ctx, "deleteSavedQuery", graph.RoleWriter); err != nil {
+		return false, err
 	}
 	if err := m.store.DeleteSavedQuery(ctx, args.Name, args.Purge); err != nil {
 		return false, err
@@ -542,8 +542,8 @@ func (m *mutationResolver) DeleteSavedQuery(ctx context.Context, args struct {
 // ApprovePersistedQuery validates a document (any operation type) and puts it on the
 // allow-list. INVALID_INPUT (field query) for a document that does not validate.
 func (m *mutationResolver) ApprovePersistedQuery(ctx context.Context, args struct{ Query string }) (*persistedQueryResolver, error) {
-	if isGET(ctx) {
-		return nil, errMutationOverGET
+	if err := mutationAllowed(ctx, "approvePersistedQuery", graph.RoleAdmin); err != nil {
+		return nil, err
 	}
 	schema := schemaFrom(ctx)
 	if schema == nil {
@@ -564,8 +564,8 @@ func (m *mutationResolver) ApprovePersistedQuery(ctx context.Context, args struc
 
 // RevokePersistedQuery takes a document off the allow-list. NOT_FOUND when it is not on it.
 func (m *mutationResolver) RevokePersistedQuery(ctx context.Context, args struct{ Sha256Hash string }) (bool, error) {
-	if isGET(ctx) {
-		return false, errMutationOverGET
+	if err := mutationAllowed(ctx, "revokePersistedQuery", graph.RoleAdmin); err != nil {
+		return false, err
 	}
 	if err := m.store.RevokePersistedQuery(ctx, args.Sha256Hash); err != nil {
 		return false, err

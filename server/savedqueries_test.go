@@ -51,6 +51,9 @@ func (ts *testServer) do(tb testing.TB, method, path string, header map[string]s
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if ts.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}

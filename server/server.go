@@ -31,6 +31,15 @@ type Config struct {
 	// approved persisted queries and the fields that run saved queries; anything else is
 	// refused with FORBIDDEN (see apq.go).
 	SavedQueriesOnly bool
+	// Auth says what requests without an API key may do (auth.go): AuthAnonymousReads
+	// (the default: read, not write) or AuthRequired (nothing).
+	Auth AuthMode
+	// AnonymousWrites lets requests without a key do everything an admin key may. For
+	// local development only: serve refuses it unless the listen address is loopback
+	// (CheckListenAddr).
+	AnonymousWrites bool
+	// Limits caps the work of one GraphQL request (limits.go).
+	Limits RequestLimits
 }
 
 func (c Config) withDefaults() Config {
@@ -57,6 +66,7 @@ func ParseSchema(sdl string, store *graph.Store, log *zap.Logger) (*graphql.Sche
 		graphql.MaxSelections(20_000),
 		graphql.OverlapValidationLimit(10_000),
 		graphql.MaxParallelism(16),
+		graphql.RestrictIntrospection(introspectionAllowed), // --no-introspection (limits.go)
 		graphql.PanicHandler(panicHandler{}),
 		graphql.Logger(gqllog.LoggerFunc(func(ctx context.Context, v any) {
 			log.Error("graphql resolver panic", zap.String("request_id", requestID(ctx)), zap.Any("panic", v), zap.Stack("stack"))
@@ -82,6 +92,7 @@ func NewServer(log *zap.Logger, cfg Config, store *graph.Store, sdl string) (htt
 	mux := http.NewServeMux()
 	addRoutes(mux, log, cfg, store, schema)
 	var h http.Handler = mux
+	h = authenticate(log, cfg, store, h)
 	h = recoverPanics(log, h)
 	h = accessLog(log, h)
 	h = withRequestID(h)

@@ -66,6 +66,8 @@ func fixture() *graph.Batch {
 type testServer struct {
 	*httptest.Server
 	store *graph.Store
+	// token is an admin API key that post and do send (auth_test.go sends its own).
+	token string
 }
 
 func newTestServer(tb testing.TB, cfg Config) *testServer {
@@ -78,13 +80,17 @@ func newTestServer(tb testing.TB, cfg Config) *testServer {
 	if _, err := store.Apply(context.Background(), fixture()); err != nil {
 		tb.Fatal(err)
 	}
+	_, token, err := store.CreateAPIKey(context.Background(), graph.RoleAdmin, "tests")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	h, err := NewServer(nil, cfg, store, schemaSDL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ts := httptest.NewServer(h)
 	tb.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store}
+	return &testServer{Server: ts, store: store, token: token}
 }
 
 // gqlResponse is a decoded GraphQL response.
@@ -102,7 +108,12 @@ type gqlResponse struct {
 func (ts *testServer) post(tb testing.TB, query string, vars map[string]any, data any) (int, gqlResponse) {
 	tb.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post(ts.URL+"/graphql", "application/json", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", ts.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if ts.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -385,7 +396,8 @@ func TestStats(t *testing.T) {
 	}
 	ts.mustQuery(t, `{ stats { entities relationships byKind { kind count } byType { type count } storeBytes version generatedAt } }`, nil, &got)
 	s := got.Stats
-	if s.Entities != 127 || s.Relationships != 125 || s.Version != 1 || s.GeneratedAt == "" {
+	// Version 2: the fixture batch, then the API key newTestServer creates (a write too).
+	if s.Entities != 127 || s.Relationships != 125 || s.Version != 2 || s.GeneratedAt == "" {
 		t.Errorf("stats = %+v", s)
 	}
 	if fmt.Sprint(s.ByType) != "[{OWNS 124} {SUPPLIES 1}]" || fmt.Sprint(s.ByKind) != "[{Company 126} {Facility 1}]" {

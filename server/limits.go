@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/graph-gophers/graphql-go"
+	"github.com/lodestone-kg/lodestone/graph"
+	gqlast "github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// RequestLimits caps what one GraphQL request may ask for, checked before any resolver
+// runs (on top of graphql-go's own caps in ParseSchema: depth 15, 64 KiB of query text,
+// 20,000 selections). The zero value takes the defaults.
+type RequestLimits struct {
+	// MaxAliases caps the aliased fields of a document, fragments expanded (default
+	// 200): aliases are how one request asks for the same expensive field many times.
+	MaxAliases int
+	// MaxCost is the budget of the cost estimate (cost.go); a request above it is
+	// refused with LIMIT_EXCEEDED (default 5,000,000, 25 traversals at the default
+	// visit budget).
+	MaxCost int
+	// ExpensiveCost is the estimate from which a request counts as expensive and needs
+	// one of MaxExpensive slots (default 10,000).
+	ExpensiveCost int
+	// MaxExpensive caps the expensive requests that run at once (default the number of
+	// CPUs, at least 2); cheap requests are never held up by them.
+	MaxExpensive int
+	// BusyWait is how long an expensive request waits for a slot before it is refused
+	// with 503, LIMIT_EXCEEDED and Retry-After (default 2 s).
+	BusyWait time.Duration
+	// NoIntrospection refuses __schema and __type (FORBIDDEN); __typename stays.
+	NoIntrospection bool
+}
+
+// Defaults of RequestLimits.
+const (
+	DefaultMaxAliases    = 200
+	DefaultMaxCost       = 5_000_000
+	DefaultExpensiveCost = 10_000
+	DefaultBusyWait      = 2 * time.Second
+)
+
+func (l RequestLimits) withDefaults() RequestLimits {
+	if l.MaxAliases <= 0 {
+		l.MaxAliases = DefaultMaxAliases
+	}
+	if l.MaxCost <= 0 {
+		l.MaxCost = DefaultMaxCost
+	}
+	if l.ExpensiveCost <= 0 {
+		l.ExpensiveCost = DefaultExpensiveCost
+	}
+	if l.MaxExpensive <= 0 {
+		l.MaxExpensive = max(2, runtime.NumCPU())
+	}
+	if l.BusyWait <= 0 {
+		l.BusyWait = DefaultBusyWait
+	}
+	return l
+}
+
+// maxQueryLength is graphql-go's cap of the query text (ParseSchema); the guard checks it
+// first so that a long text is LIMIT_EXCEEDED and is never parsed.
+const maxQueryLength = 64 << 10
+
+// guard applies RequestLimits to the GraphQL requests of one server.
+type guard struct {
+	limits    RequestLimits
+	schema    *graphql.Schema
+	visitCap  float64
+	expensive chan struct{} // one token per running expensive request
+}
+
+func newGuard(l RequestLimits, schema *graphql.Schema, store *graph.Store) *guard {
+	l = l.withDefaults()
+	return &guard{limits: l, schema: schema, visitCap: float64(store.Limits().MaxVisits),
+		expensive: make(chan struct{}, l.MaxExpensive)}
+}
+
+// admit checks a request before it runs: length, aliases, introspection, cost, then a
+// slot when it is expensive. It returns the function that releases the slot (call it
+// when the request is done), or the answer to send instead. A document that does not
+// parse is let through: graphql-go reports it, and nothing runs.
+func (g *guard) admit(ctx context.Context, media, query, opName string, vars map[string]any) (release func(), refused *refusal) {
+	release = func() {}
+	if len(query) > maxQueryLength {
+		return release, limitRefusal(media, fmt.Sprintf("the query is %d bytes long; this server accepts at most %d", len(query), maxQueryLength))
+	}
+	doc, err := parser.ParseQuery(&gqlast.Source{Input: query})
+	if err != nil {
+		if len(g.schema.Validate(query)) > 0 {
+			return release, nil // graphql-go refuses it too, with its own message
+		}
+		return release, invalidRequest("the document does not parse: " + err.Error())
+	}
+	est, ok := estimateCost(g.schema, doc, opName, vars, g.visitCap)
+	if !ok {
+		return release, nil // no such operation: graphql-go says so
+	}
+	switch {
+	case est.aliases > float64(g.limits.MaxAliases):
+		return release, limitRefusal(media, fmt.Sprintf("the document has %.0f aliased fields (fragments expanded); this server accepts at most %d", est.aliases, g.limits.MaxAliases))
+	case est.introspection && g.limits.NoIntrospection:
+		return release, &refusal{status: http.StatusForbidden, code: graph.EFORBIDDEN, message: "introspection (__schema, __type) is disabled on this server"}
+	case est.cost > float64(g.limits.MaxCost):
+		return release, limitRefusal(media, fmt.Sprintf("the estimated cost of this request is %s, above this server's budget of %d; lower depth/maxDepth, first/limit, the number of start ids or of aliased traversals (cost = Σ fields, traversal = starts × min(8^depth, %.0f), × first/limit for what is nested under a paged field)",
+			formatCost(est.cost), g.limits.MaxCost, g.visitCap))
+	case est.cost < float64(g.limits.ExpensiveCost):
+		return release, nil
+	}
+	timer := time.NewTimer(g.limits.BusyWait)
+	defer timer.Stop()
+	select {
+	case g.expensive <- struct{}{}:
+		return func() { <-g.expensive }, nil
+	case <-timer.C:
+		return release, &refusal{status: http.StatusServiceUnavailable, code: graph.ELIMIT, retryAfter: 1,
+			message: fmt.Sprintf("the server is busy with %d expensive requests (estimated cost %s); retry in a moment, or ask for less", g.limits.MaxExpensive, formatCost(est.cost))}
+	case <-ctx.Done():
+		return release, &refusal{status: http.StatusServiceUnavailable, code: graph.ELIMIT, message: "the request ended while waiting for the server"}
+	}
+}
+
+// limitRefusal is a LIMIT_EXCEEDED answer to a request that did not run: 200 for
+// application/json and 400 for application/graphql-response+json, like a validation
+// error (GraphQL over HTTP).
+func limitRefusal(media, msg string) *refusal {
+	status := http.StatusOK
+	if media == mediaGraphQLResponse {
+		status = http.StatusBadRequest
+	}
+	return &refusal{status: status, code: graph.ELIMIT, message: msg}
+}
+
+func formatCost(c float64) string {
+	if c > 1e15 {
+		return strconv.FormatFloat(c, 'g', 3, 64)
+	}
+	return strconv.FormatFloat(c, 'f', 0, 64)
+}
+
+// introspectionAllowed is graphql-go's introspection filter (ParseSchema): false when
+// the request's guard disabled introspection.
+func introspectionAllowed(ctx context.Context) bool {
+	off, _ := ctx.Value(noIntrospectionKey{}).(bool)
+	return !off
+}
+
+type noIntrospectionKey struct{}
