@@ -253,6 +253,9 @@ func handleExport(log *zap.Logger, store *graph.Store) http.Handler {
 		}
 		if err := exportAllowed(r.Context(), store, sel); err != nil {
 			status, e := publicError(r.Context(), log, err)
+			if e.Code == graph.ELIMIT {
+				status = http.StatusBadRequest // a parameter over a cap, not a body too large
+			}
 			writeAuthError(w, r, status, e)
 			return
 		}
