@@ -35,6 +35,9 @@ func publicErrors(ctx context.Context, log *zap.Logger, errs []*gqlerrors.QueryE
 			}
 			requestError = true // parse, validation or variable coercion
 			qe.Extensions["code"] = graph.EINVALID
+			if qe.Rule == "MaxDepthExceeded" { // graphql-go's nesting cap (ParseSchema)
+				qe.Extensions["code"] = graph.ELIMIT
+			}
 			continue
 		}
 		err := qe.ResolverError

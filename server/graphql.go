@@ -34,9 +34,11 @@ type graphQLRequest struct {
 // body that is not JSON, 406 for an Accept header that allows neither JSON media type).
 // With Accept: application/graphql-response+json, parse and validation errors get 400;
 // with application/json they get 200, as the specification says.
-func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) http.Handler {
-	pq := newPersistedQueries(log, cfg, store)    // APQ cache and allow-list (apq.go)
-	limits := newGuard(cfg.Limits, schema, store) // cost, aliases, concurrency (limits.go)
+//
+// Before a request runs, limits (limits.go) refuses what is over a cap and makes an
+// expensive request wait for a slot.
+func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, limits *guard) http.Handler {
+	pq := newPersistedQueries(log, cfg, store) // APQ cache and allow-list (apq.go)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		media, ok := negotiate(r.Header.Get("Accept"))
 		if !ok {

@@ -10,7 +10,7 @@ import (
 
 // addRoutes maps the whole HTTP surface.
 func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) {
-	gql := handleGraphQL(log, cfg, store, schema)
+	gql := handleGraphQL(log, cfg, store, schema, newGuard(cfg.Limits, schema, store))
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
