@@ -22,6 +22,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	data := fs.String("data", "./data", "folder of the Badger store (LODESTONE_DATA)")
 	remote := fs.String("url", "", "back up the running server at this URL instead (LODESTONE_URL)")
 	out := fs.String("out", "", "backup file to write (required) (LODESTONE_OUT)")
+	key := fs.String("key", "", "admin API key for --url, sent as Authorization: Bearer (LODESTONE_KEY)")
 	since := fs.Uint64("since", 0, "write an incremental backup of what changed after this version (printed by the previous backup) (LODESTONE_SINCE)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -41,6 +42,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
+		authorize(req, *key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return err

@@ -24,6 +24,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	format := fs.String("format", "jsonl", "output format: jsonl, graphml, gexf, cytoscape or csv (LODESTONE_FORMAT)")
 	data := fs.String("data", "./data", "folder of the Badger store (LODESTONE_DATA)")
 	remote := fs.String("url", "", "export from the running server at this URL instead (LODESTONE_URL)")
+	key := fs.String("key", "", "API key for --url, sent as Authorization: Bearer; the whole graph needs an admin key, a subgraph (--seeds) a reader key (LODESTONE_KEY)")
 	out := fs.String("out", "", "output file (csv: a folder, or a .zip file); standard output when empty (LODESTONE_OUT)")
 	seeds := fs.String("seeds", "", "comma-separated entity ids: export only the subgraph around them (LODESTONE_SEEDS)")
 	depth := fs.String("depth", "1", "hops from the seeds (LODESTONE_DEPTH)")
@@ -61,6 +62,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
+		authorize(req, *key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return err

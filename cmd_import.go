@@ -48,6 +48,7 @@ type importConfig struct {
 	batchSize   int
 	checkpoint  string
 	noBulk      bool
+	key         string
 }
 
 // runImport imports files into a store no server is using (--data), or into a running
@@ -63,6 +64,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&cfg.rejects, "rejects", "lodestone-rejects.jsonl", "where --skip-invalid writes rejected rows, one JSON object a line (LODESTONE_REJECTS)")
 	fs.IntVar(&cfg.batchSize, "batch-size", ingest.DefaultBatchSize, "records per atomic write; imports up to this size are atomic, larger ones are batched and resumable (LODESTONE_BATCH_SIZE)")
 	fs.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint file of a batched import; a rerun continues after it (default DATA/import.checkpoint) (LODESTONE_CHECKPOINT)")
+	fs.StringVar(&cfg.key, "key", "", "admin API key for --url, sent as Authorization: Bearer (LODESTONE_KEY)")
 	fs.BoolVar(&cfg.noBulk, "no-bulk", false, "write an empty store through batches instead of the StreamWriter bulk load (LODESTONE_NO_BULK)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: lodestone import --format jsonl|csv|bods|gleif [flags] FILE…")
@@ -148,6 +150,7 @@ func importRemote(ctx context.Context, cfg importConfig, files []string, stdout 
 		return err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
+	authorize(req, cfg.key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

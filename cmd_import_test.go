@@ -86,10 +86,15 @@ func TestImportExportBackupRestoreCLI(t *testing.T) {
 
 // TestAdminOverHTTP: import, export and backup through a running server (--url).
 func TestAdminOverHTTP(t *testing.T) {
-	base, stop := startServe(t, nil, "--in-memory", "--seed=false")
+	data := t.TempDir()
+	admin := mustCreateKey(t, data, "admin")
+	base, stop := startServe(t, map[string]string{"LODESTONE_DATA": data}, "--seed=false")
 	defer stop()
 	dir := t.TempDir()
-	out, err := runCmd(t, "import", "--url", base, "--format", "jsonl", filepath.Join("seed", "magnets.jsonl"))
+	if _, err := runCmd(t, "import", "--url", base, "--format", "jsonl", filepath.Join("seed", "magnets.jsonl")); err == nil || !strings.Contains(err.Error(), "admin role") {
+		t.Errorf("remote import without a key: %v, want a refusal naming the admin role", err)
+	}
+	out, err := runCmd(t, "import", "--url", base, "--key", admin, "--format", "jsonl", filepath.Join("seed", "magnets.jsonl"))
 	if err != nil || !strings.Contains(out, "atomic mode") && !strings.Contains(out, "batched mode") {
 		t.Fatalf("remote import: %q, %v", out, err)
 	}
@@ -100,7 +105,7 @@ func TestAdminOverHTTP(t *testing.T) {
 	if !bytes.Contains(raw, []byte(`<node id="china-northern-rare-earth">`)) {
 		t.Errorf("subgraph GraphML lacks its seed: %.300s", raw)
 	}
-	out, err = runCmd(t, "backup", "--url", base, "--out", filepath.Join(dir, "s.backup"))
+	out, err = runCmd(t, "backup", "--url", base, "--key", admin, "--out", filepath.Join(dir, "s.backup"))
 	if err != nil || !strings.Contains(out, "wrote full backup") {
 		t.Fatalf("remote backup: %q, %v", out, err)
 	}

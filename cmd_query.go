@@ -58,6 +58,7 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	var c queryConn
 	fs.StringVar(&c.server, "server", "", "URL of a Lodestone server, e.g. http://localhost:8080 (LODESTONE_SERVER); without it, the store folder --data is used")
 	fs.StringVar(&c.data, "data", "./data", "folder of the Badger store, when no --server is given (LODESTONE_DATA)")
+	fs.StringVar(&c.key, "key", "", "API key for --server, sent as Authorization: Bearer; save and delete need a writer key (LODESTONE_KEY)")
 	switch cmd {
 	case "list":
 		tag := fs.String("tag", "", "only the saved queries carrying this tag")
@@ -140,7 +141,7 @@ func parseQueryFlags(fs *flag.FlagSet, args []string, getenv func(string) string
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, name := range append([]string{"server", "data"}, env...) {
+	for _, name := range append([]string{"server", "data", "key"}, env...) {
 		if given[name] || fs.Lookup(name) == nil {
 			continue
 		}
@@ -203,7 +204,7 @@ func readDocument(file string, stdin io.Reader) (string, error) {
 // queryConn reaches the saved-query API: a server's, or an in-process one over a store
 // folder.
 type queryConn struct {
-	server, data string
+	server, data, key string
 }
 
 // client returns an HTTP client and the base URL of the API, and a function that
@@ -215,7 +216,7 @@ func (c *queryConn) client(write bool) (*http.Client, string, func(), error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, "", nil, fmt.Errorf("--server %q is not an http(s) URL such as http://localhost:8080", c.server)
 		}
-		return &http.Client{Timeout: 5 * time.Minute}, strings.TrimRight(c.server, "/"), func() {}, nil
+		return &http.Client{Timeout: 5 * time.Minute, Transport: bearerTransport{key: c.key}}, strings.TrimRight(c.server, "/"), func() {}, nil
 	}
 	if !write {
 		if _, err := os.Stat(c.data); err != nil {
@@ -226,7 +227,8 @@ func (c *queryConn) client(write bool) (*http.Client, string, func(), error) {
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("open the store at %s (a running server holds it: use --server URL): %w", c.data, err)
 	}
-	h, err := server.NewServer(zap.NewNop(), server.Config{Version: version}, store, schemaSDL)
+	// In process, nothing listens: whoever can open the store folder owns it.
+	h, err := server.NewServer(zap.NewNop(), server.Config{Version: version, AnonymousWrites: true}, store, schemaSDL)
 	if err != nil {
 		store.Close()
 		return nil, "", nil, err

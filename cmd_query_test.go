@@ -33,9 +33,14 @@ func writeFile(t *testing.T, name, text string) string {
 // TestQueryCommandsOnServer walks the analyst's workflow against a running server:
 // list, show, run with parameters as JSON and CSV, save, save again, delete.
 func TestQueryCommandsOnServer(t *testing.T) {
-	base, stop := startServe(t, map[string]string{"LODESTONE_LOG_FORMAT": "console"}, "--in-memory")
+	data := t.TempDir()
+	writer := mustCreateKey(t, data, "writer")
+	base, stop := startServe(t, map[string]string{"LODESTONE_LOG_FORMAT": "console", "LODESTONE_DATA": data})
 	defer stop()
-	env := map[string]string{"LODESTONE_SERVER": base} // --server from the environment
+	env := map[string]string{"LODESTONE_SERVER": base, "LODESTONE_KEY": writer} // --server and --key from the environment
+	if _, _, err := runCLI(t, map[string]string{"LODESTONE_SERVER": base}, "{ stats { entities } }", "query", "save", "anon", "--file", "-"); err == nil || !strings.Contains(err.Error(), "writer role") {
+		t.Errorf("query save without a key: %v, want a refusal naming the writer role", err)
+	}
 
 	out, _, err := runCLI(t, env, "", "query", "list")
 	if err != nil {

@@ -34,6 +34,9 @@ type serveConfig struct {
 	requestTimeout time.Duration
 	savedOnly      bool
 	limits         graph.Limits
+	auth           string
+	anonWrites     bool
+	reqLimits      server.RequestLimits
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -47,6 +50,13 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest request body in bytes (LODESTONE_MAX_BODY)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 30*time.Second, "time limit of one GraphQL request (LODESTONE_REQUEST_TIMEOUT)")
 	fs.BoolVar(&c.savedOnly, "saved-queries-only", false, "allow-list mode: /graphql runs only saved queries and approved persisted queries; anything else is FORBIDDEN (LODESTONE_SAVED_QUERIES_ONLY)")
+	fs.StringVar(&c.auth, "auth", string(server.AuthAnonymousReads), "who may do what without an API key: anonymous-reads (read, not write) or required (nothing) (LODESTONE_AUTH)")
+	fs.BoolVar(&c.anonWrites, "allow-anonymous-writes", false, "local development only: requests without a key may do everything; refused unless --addr is loopback (LODESTONE_ALLOW_ANONYMOUS_WRITES)")
+	fs.IntVar(&c.reqLimits.MaxCost, "max-cost", server.DefaultMaxCost, "budget of a GraphQL request's cost estimate (LODESTONE_MAX_COST)")
+	fs.IntVar(&c.reqLimits.MaxAliases, "max-aliases", server.DefaultMaxAliases, "aliased fields one GraphQL document may hold (LODESTONE_MAX_ALIASES)")
+	fs.IntVar(&c.reqLimits.ExpensiveCost, "expensive-cost", server.DefaultExpensiveCost, "cost estimate from which a request counts as expensive (LODESTONE_EXPENSIVE_COST)")
+	fs.IntVar(&c.reqLimits.MaxExpensive, "max-expensive", 0, "expensive requests running at once; 0: the number of CPUs, at least 2 (LODESTONE_MAX_EXPENSIVE)")
+	fs.BoolVar(&c.reqLimits.NoIntrospection, "no-introspection", false, "refuse GraphQL introspection (__schema, __type) (LODESTONE_NO_INTROSPECTION)")
 	fs.IntVar(&c.limits.MaxFirst, "max-first", graph.DefaultMaxFirst, "cap of first/limit arguments (LODESTONE_MAX_FIRST)")
 	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "cap of subgraph and supplyChain sizes (LODESTONE_MAX_SUBGRAPH)")
 	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
@@ -88,6 +98,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer log.Sync()
+	authMode, err := server.ParseAuthMode(cfg.auth)
+	if err != nil {
+		return err
+	}
+	srvCfg := server.Config{
+		MaxBodyBytes: cfg.maxBody, RequestTimeout: cfg.requestTimeout, Version: version,
+		SavedQueriesOnly: cfg.savedOnly, Auth: authMode, AnonymousWrites: cfg.anonWrites, Limits: cfg.reqLimits,
+	}
+	// Secure by default: refuse anonymous writes beyond loopback before touching the store.
+	if err := srvCfg.CheckListenAddr(cfg.addr); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -132,10 +154,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			origins = append(origins, o)
 		}
 	}
-	handler, err := server.NewServer(log, server.Config{
-		CORSOrigins: origins, MaxBodyBytes: cfg.maxBody, RequestTimeout: cfg.requestTimeout, Version: version,
-		SavedQueriesOnly: cfg.savedOnly,
-	}, store, schemaSDL)
+	srvCfg.CORSOrigins = origins
+	handler, err := server.NewServer(log, srvCfg, store, schemaSDL)
 	if err != nil {
 		return err
 	}
@@ -154,7 +174,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "lodestone listening on %s (GraphQL at %s/graphql)\n", url, url)
-	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("data", cfg.data), zap.String("version", version))
+	log.Info("serving", zap.String("addr", ln.Addr().String()), zap.String("data", cfg.data), zap.String("version", version),
+		zap.String("auth", string(authMode)), zap.Bool("anonymous_writes", cfg.anonWrites))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -10,6 +10,7 @@
 //	lodestone backup            write a full or incremental backup
 //	lodestone restore FILE…     restore backups into an empty store
 //	lodestone query             list, show, run and save saved queries
+//	lodestone keys              create, list and revoke API keys
 //	lodestone bench             measure traversal latencies on a synthetic graph
 //
 // Every flag can also be set with an environment variable: --cors-origins is
@@ -54,6 +55,7 @@ Commands:
   backup        write a full or incremental (--since) backup: --out FILE
   restore       restore backups into an empty store: FULL [INCREMENTAL…]
   query         list, show, run and save saved queries (lodestone query help)
+  keys          create, list and revoke API keys; the server must be stopped (lodestone keys help)
   bench         measure traversal latencies on a synthetic graph
 
 Run "lodestone <command> -h" for the flags of a command.
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "query":
 		return runQuery(ctx, rest, getenv, stdin, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

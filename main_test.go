@@ -69,8 +69,17 @@ func waitForReady(tb testing.TB, base string) {
 
 func postQuery(tb testing.TB, base, query string, out any) {
 	tb.Helper()
+	postQueryAs(tb, base, "", query, out)
+}
+
+// postQueryAs posts query with the API key key ("" for none) and fails on any error.
+func postQueryAs(tb testing.TB, base, key, query string, out any) {
+	tb.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	authorize(req, key)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -89,11 +98,13 @@ func postQuery(tb testing.TB, base, query string, out any) {
 }
 
 // TestServeEndToEnd runs the README's first question against the real program on a
-// disk store: the seed loads on first start, the JV has its four owners, a write
-// survives a restart, and the seed is not loaded twice.
+// disk store: the seed loads on first start, the JV has its four owners, a write with a
+// key made by `lodestone keys create` survives a restart, and the seed is not loaded
+// twice.
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"LODESTONE_DATA": dir, "LODESTONE_LOG_FORMAT": "console"}
+	writer := mustCreateKey(t, dir, "writer")
 	base, stop := startServe(t, env)
 
 	var owners struct {
@@ -126,7 +137,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("seed stats = %+v, want ≥ 60 entities and ≥ 100 relationships", stats.Stats)
 	}
 	var m map[string]any
-	postQuery(t, base, `mutation { upsertEntity(input: {id: "e2e-test", kind: "Company", name: "End To End Ltd"}) { id } }`, &m)
+	postQueryAs(t, base, writer, `mutation { upsertEntity(input: {id: "e2e-test", kind: "Company", name: "End To End Ltd"}) { id } }`, &m)
 	if err := stop(); err != nil {
 		t.Fatalf("serve returned %v after cancel", err)
 	}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lodestone-kg/lodestone/graph"
+)
+
+const keysUsage = `Usage: lodestone keys <command> [flags]
+
+Manage the API keys of a store (graph/apikeys.go). Clients send a key as
+"Authorization: Bearer <key>"; roles are reader < writer < admin.
+
+  lodestone keys create --role reader|writer|admin [--name NOTE]
+        prints the new key on standard output, once: only its hash is stored
+  lodestone keys list
+        lists ids, roles, names, creation and revocation (never a secret)
+  lodestone keys revoke ID
+        revokes a key for good
+
+Every command takes --data DIR (LODESTONE_DATA, default ./data). A store is open in
+one process at a time: stop the server first (keys take effect when it starts again).
+`
+
+// runKeys is `lodestone keys`: create, list and revoke API keys in a store no server
+// is using.
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, keysUsage)
+		if len(args) == 0 {
+			return errors.New("keys: name a command: create, list or revoke")
+		}
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	fs := newFlagSet("keys "+cmd, stderr)
+	data := fs.String("data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
+	open := func() (*graph.Store, error) {
+		store, err := graph.Open(graph.Options{Dir: *data})
+		if err != nil {
+			return nil, fmt.Errorf("keys: open the store at %s (stop the server that uses it first): %w", *data, err)
+		}
+		return store, nil
+	}
+	switch cmd {
+	case "create":
+		role := fs.String("role", "", "reader, writer or admin (required)")
+		name := fs.String("name", "", "a note saying who or what the key is for")
+		if err := parseFlags(fs, rest, getenv); err != nil {
+			return err
+		}
+		r, err := graph.ParseRole(*role)
+		if err != nil {
+			return fmt.Errorf("keys create: --role: %s", strings.TrimPrefix(err.Error(), "role: "))
+		}
+		store, err := open()
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		k, token, err := store.CreateAPIKey(ctx, r, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, token)
+		fmt.Fprintf(stderr, "created %s key %s; it is shown only this once. Clients send it as:\n  Authorization: Bearer %s…\n", k.Role, k.ID, token[:len("lsk_")+len(k.ID)+1])
+		return store.Close()
+	case "list":
+		if err := parseFlags(fs, rest, getenv); err != nil {
+			return err
+		}
+		store, err := open()
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		keys, err := store.APIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tROLE\tCREATED\tSTATUS\tNAME")
+		for _, k := range keys {
+			status := "active"
+			if k.Revoked {
+				status = "revoked " + k.RevokedAt.Format(time.DateOnly)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.CreatedAt.Format(time.DateOnly), status, k.Name)
+		}
+		return tw.Flush()
+	case "revoke":
+		// revoke ID [flags] or revoke [flags] ID
+		var id string
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			id, rest = rest[0], rest[1:]
+		}
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		rest = fs.Args()
+		if id == "" && len(rest) > 0 {
+			id, rest = rest[0], rest[1:]
+		}
+		if err := parseFlags(fs, rest, getenv); err != nil {
+			return err
+		}
+		if id == "" {
+			return errors.New("keys revoke: name the key: lodestone keys revoke ID (see lodestone keys list)")
+		}
+		store, err := open()
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		k, err := store.RevokeAPIKey(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s key %s\n", k.Role, k.ID)
+		return store.Close()
+	}
+	fmt.Fprint(stderr, keysUsage)
+	return fmt.Errorf("keys: unknown command %q", cmd)
+}
+
+// authorize sends key as "Authorization: Bearer key" with req (nothing when key is
+// empty).
+func authorize(req *http.Request, key string) {
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+}
+
+// bearerTransport authorizes every request with key (authorize) before sending it.
+type bearerTransport struct {
+	key  string
+	base http.RoundTripper // http.DefaultTransport when nil
+}
+
+func (t bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if t.key != "" {
+		req = req.Clone(req.Context())
+		authorize(req, t.key)
+	}
+	return base.RoundTrip(req)
+}
