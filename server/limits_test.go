@@ -170,3 +170,22 @@ func TestIntrospectionSwitch(t *testing.T) {
 		t.Errorf("__typename with introspection off = %d %+v", status, out.Errors)
 	}
 }
+
+// TestSavedQueryRunsAreCosted: a saved query run over REST is costed with its
+// parameters: refused (400 LIMIT_EXCEEDED, nothing read) above the budget, run below.
+func TestSavedQueryRunsAreCosted(t *testing.T) {
+	ts := newTestServer(t, Config{Limits: RequestLimits{MaxCost: 10_000}})
+	ts.mustSave(t, map[string]any{"name": "around", "query": `query($d: Int = 1) { subgraph(ids: ["nre"], depth: $d) { entities { id } } }`})
+	before := ts.store.ReadTransactions()
+	status, _, body := ts.request(t, "GET", "/queries/around?d=6", "", "")
+	if status != 400 || !strings.Contains(body, `"LIMIT_EXCEEDED"`) || !strings.Contains(body, "budget of 10000") {
+		t.Fatalf("GET /queries/around?d=6 = %d %s, want 400 LIMIT_EXCEEDED", status, body)
+	}
+	// One read: the saved query itself; the traversal never ran.
+	if n := ts.store.ReadTransactions() - before; n != 1 {
+		t.Errorf("the refused run opened %d read transactions, want 1 (loading the saved query)", n)
+	}
+	if status, _, body := ts.request(t, "GET", "/queries/around?d=2", "", ""); status != 200 || !strings.Contains(body, `"nre"`) {
+		t.Errorf("GET /queries/around?d=2 = %d %s", status, body)
+	}
+}

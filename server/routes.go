@@ -10,7 +10,8 @@ import (
 
 // addRoutes maps the whole HTTP surface.
 func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) {
-	gql := handleGraphQL(log, cfg, store, schema, newGuard(cfg.Limits, schema, store))
+	limits := newGuard(cfg.Limits, schema, store) // shared by /graphql and /queries (limits.go)
+	gql := handleGraphQL(log, cfg, store, schema, limits)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
@@ -21,7 +22,7 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("GET /queries", handleListSavedQueries(log, store))
 	mux.Handle("/queries", methodNotAllowed("GET"))
 	mux.Handle("GET /queries/openapi.json", handleOpenAPI(log, cfg, store, schema))
-	saved := handleRunSavedQuery(log, cfg, store, schema)
+	saved := handleRunSavedQuery(log, cfg, store, schema, limits)
 	mux.Handle("GET /queries/{name}", saved)
 	mux.Handle("POST /queries/{name}", saved)
 	mux.Handle("/queries/{name}", methodNotAllowed("GET, POST"))

@@ -173,8 +173,9 @@ func normalizeNumbers(v any) any {
 	return v
 }
 
-// handleRunSavedQuery runs a saved query over REST (see the top of this file).
-func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) http.Handler {
+// handleRunSavedQuery runs a saved query over REST (see the top of this file), within
+// the request limits of limits (cost, expensive slots).
+func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, limits *guard) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		if graph.ValidateSavedQueryName("name", name) != nil { // cannot exist: as unknown as any other
@@ -221,6 +222,20 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 				vars[k] = v
 			}
 		}
+		merged, err := mergeVariables(schema, q, vars)
+		if err != nil {
+			writeRESTError(w, statusOf(log, r, err), err)
+			return
+		}
+		release, refused := limits.admit(ctx, mediaJSON, q.Query, "", merged)
+		if refused != nil {
+			if refused.status == http.StatusOK {
+				refused.status = http.StatusBadRequest // REST: a refused request is a 4xx
+			}
+			refused.write(w, mediaJSON)
+			return
+		}
+		defer release()
 		resp, err := runSaved(ctx, schema, q, vars)
 		if err != nil {
 			writeRESTError(w, statusOf(log, r, err), err)
