@@ -84,3 +84,21 @@ func BenchmarkHTTPDirectOwners(b *testing.B) {
 		return map[string]any{"id": synth.CompanyID(rng.IntN(benchCompanies))}
 	})
 }
+
+// BenchmarkHTTPSubgraph3Hop asks for the 3-hop neighbourhood (up to 200 entities) of a
+// random company, drawn as a visualizer would.
+func BenchmarkHTTPSubgraph3Hop(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 4))
+	benchQuery(b, `query($id:ID!){ subgraph(ids: [$id], depth: 3, limit: 200) { truncated entities { id name } relationships { id type from { id } to { id } } } }`, func() map[string]any {
+		return map[string]any{"id": synth.CompanyID(rng.IntN(benchCompanies))}
+	})
+}
+
+// BenchmarkHTTPOwnersDeep asks for the owners of a company at the bottom of a deep pyramid.
+func BenchmarkHTTPOwnersDeep(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 5))
+	deep := synth.DeepCompanies(synth.Config{Companies: benchCompanies, Seed: 1})
+	benchQuery(b, `query($id:ID!){ owners(of: $id) { entity { id name } direct integrated depth controls } }`, func() map[string]any {
+		return map[string]any{"id": deep[rng.IntN(len(deep))]}
+	})
+}

@@ -88,7 +88,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		case requestErr && media == mediaGraphQLResponse:
 			status = http.StatusBadRequest
 		}
-		body, err := json.Marshal(resp)
+		body, err := encodeResponse(resp)
 		if err != nil {
 			log.Error("encode response", zap.String("request_id", requestID(r.Context())), zap.Error(err))
 			writeRequestError(w, http.StatusInternalServerError, "internal error")

@@ -178,7 +178,7 @@ func scalarText(v any) string {
 	case nil:
 		return ""
 	case string:
-		return x
+		return neutralizeFormula(x)
 	case bool:
 		if x {
 			return "true"
@@ -190,6 +190,17 @@ func scalarText(v any) string {
 		return fmt.Sprint(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// neutralizeFormula defuses CSV formula injection (OWASP "CSV Injection"): a text cell
+// that a spreadsheet would read as a formula — one starting with =, +, -, @, a tab or a
+// carriage return — gets a leading apostrophe, which spreadsheets show as text. Only
+// strings are changed; JSON numbers such as -0.5 are written as they are.
+func neutralizeFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // firstList returns the first array met in a depth-first walk of v, and the key it

@@ -466,6 +466,8 @@ func TestWriteCSV(t *testing.T) {
 		{"null data", `null`, ""},
 		{"quoting", `{"xs":[{"a":"x,y","b":"say \"hi\"","c":"l1\r\nl2","d":" lead"}]}`,
 			"a,b,c,d\n\"x,y\",\"say \"\"hi\"\"\",\"l1\r\nl2\",\" lead\"\n"},
+		{"formulas are defused, numbers kept", `{"xs":[{"a":"=HYPERLINK(\"http://x\")","b":"+1","c":"-2","d":"@SUM(A1)","e":-0.5,"f":"\tx","g":"a=b"}]}`,
+			"a,b,c,d,e,f,g\n\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2,'@SUM(A1),-0.5,'\tx,a=b\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
