@@ -161,6 +161,9 @@ func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request, maxBody int64)
 			if errors.As(err, &typeErr) && typeErr.Field != "" {
 				return req, http.StatusBadRequest, "the body's " + typeErr.Field + " has the wrong type (query and operationName are strings, variables an object)"
 			}
+			if errors.As(err, &typeErr) {
+				return req, http.StatusBadRequest, "the body must be one JSON object {\"query\", \"variables\", \"operationName\"}; got a JSON " + typeErr.Value + " (batches are not supported)"
+			}
 			return req, http.StatusBadRequest, "the body is not a JSON object: " + strings.TrimPrefix(err.Error(), "json: ")
 		}
 		if dec.More() {
