@@ -463,6 +463,25 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 	s.screenshot("6-hub-300")
 
+	// Controllers are starred: China Northern Rare Earth wholly owns Baotou Huamei.
+	s.do("open Baotou Huamei", chromedp.Navigate(base+"/#entity=baotou-huamei"))
+	s.waitFor("Baotou Huamei opens", `document.getElementById("entity-name")?.dataset.id === "baotou-huamei"`)
+	s.do("draw its ownership", chromedp.Click(chromedp.CSS(`#entity button[data-view="ownership"]`)))
+	s.waitFor("its controller is starred", `document.querySelector('#graph .node.controller[data-id="china-northern-rare-earth"] text')?.textContent.startsWith("★")`)
+
+	// Supply runs left to right: every SUPPLIES edge of MP Materials' chain points right.
+	s.do("open MP Materials", chromedp.Navigate(base+"/#entity=mp-materials"))
+	s.waitFor("MP Materials opens", `document.getElementById("entity-name")?.dataset.id === "mp-materials"`)
+	s.do("draw its supply chain", chromedp.Click(chromedp.CSS(`#entity button[data-view="supply"]`)))
+	s.waitFor("the supply chain", `document.getElementById("graph-title").textContent.startsWith("Supply chain") && document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]').length >= 3`)
+	backwards := eval[[]string](s, "supply direction", `[...document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]')].filter(e => {
+	  const x = id => Number(document.querySelector('#graph .node[data-id="' + CSS.escape(id) + '"]').dataset.x);
+	  return !(x(e.dataset.from) < x(e.dataset.to)); }).map(e => e.dataset.id)`)
+	if len(backwards) > 0 {
+		t.Errorf("supply edges not drawn left to right: %q", backwards)
+	}
+	s.screenshot("7-supply")
+
 	// Every control has a name a screen reader can read.
 	unnamed := eval[[]string](s, "labels", `[...document.querySelectorAll("input, select, button, [role=combobox], [role=tab]")].filter(el => {
 	  if (el.closest("[hidden]") && !el.closest("[role=tabpanel]")) return false;
@@ -481,7 +500,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	if w := eval[float64](s, "graph width", `document.getElementById("graph").getBoundingClientRect().width`); w < 300 {
 		t.Errorf("at 420 px the graph is only %v px wide", w)
 	}
-	s.screenshot("7-narrow")
+	s.screenshot("8-narrow")
 
 	if errs := s.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))

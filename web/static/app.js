@@ -28,6 +28,8 @@ const graph = new GraphView($("graph"), $("legend"), {
 async function show(view) {
   state.view = view;
   const seq = ++state.seq;
+  // View and depth belong to an entity's views; answers and saved queries have their own.
+  $("view-mode").disabled = $("depth").disabled = !view.entityView;
   $("graph-title").textContent = view.title;
   say(status, "Loading…");
   try {
@@ -49,7 +51,7 @@ function entityView(expanded = []) {
   const e = state.entity;
   const mode = $("view-mode").value;
   const depth = Math.max(1, Math.min(8, Number($("depth").value) || DEPTHS[mode]));
-  return views[mode](e.id, e.name, depth, expanded);
+  return { ...views[mode](e.id, e.name, depth, expanded), entityView: true };
 }
 
 /** Opens an entity in the details panel; draw=true also draws its neighbourhood. */
@@ -65,7 +67,6 @@ async function openEntity(id, { draw = true } = {}) {
     if (draw) {
       $("view-mode").value = "neighbourhood";
       $("depth").value = DEPTHS.neighbourhood;
-      $("view-mode").disabled = $("depth").disabled = false;
       await show(entityView());
     }
   } catch (err) {
@@ -100,7 +101,6 @@ $("entity").addEventListener("click", (ev) => {
   if (b.dataset.view && state.entity) {
     $("view-mode").value = b.dataset.view;
     $("depth").value = DEPTHS[b.dataset.view];
-    $("view-mode").disabled = $("depth").disabled = false;
     show(entityView());
   } else if (b.dataset.open) openEntity(b.dataset.open);
 });

@@ -39,9 +39,9 @@ function shareLabel(r) {
 
 /**
  * GraphView owns one <svg>. setGraph draws {entities, relationships} with a layout:
- * "ownership" (layered, owners above, OWNS ranks), "supply" (layered, left to right,
- * SUPPLIES and OPERATES rank) or "force". Callbacks: onSelect(id), onSelectEdge(id),
- * onExpand(id).
+ * "ownership" (layered, owners above: OWNS and CONTROLS rank), "supply" (layered, left
+ * to right: SUPPLIES ranks, an operator sits just before its facility) or "force".
+ * Callbacks: onSelect(id), onSelectEdge(id), onExpand(id).
  */
 export class GraphView {
   constructor(svg, legend, { onSelect, onSelectEdge, onExpand } = {}) {
@@ -85,7 +85,7 @@ export class GraphView {
 
   ranks(type) {
     if (this.opts.layout === "ownership") return type === "OWNS" || type === "CONTROLS";
-    if (this.opts.layout === "supply") return type === "SUPPLIES" || type === "OPERATES";
+    if (this.opts.layout === "supply") return type === "SUPPLIES";
     return false;
   }
 
@@ -128,7 +128,7 @@ export class GraphView {
       const marker = isHl ? "hl" : EDGE_COLOURS[r.type] ? r.type : "other";
       const width = owns && r.share !== null && r.share !== undefined ? 1.5 + 10 * r.share : r.type === "SUPPLIES" ? 2 : 1.2;
       const [x1, y1, x2, y2] = boxed ? clipBox(a, b, W, H) : clipCircle(a, b, 9);
-      const bend = (nth % 2 ? -1 : 1) * Math.ceil(nth / 2) * 28;
+      const bend = (nth % 2 ? -1 : 1) * Math.ceil(nth / 2) * 44;
       const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
       const len = Math.hypot(x2 - x1, y2 - y1) || 1;
       const cx = mx + (-(y2 - y1) / len) * bend, cy = my + ((x2 - x1) / len) * bend;

@@ -123,7 +123,8 @@ function acyclic(ids, edges) {
 
 // ranks gives every node a layer: longest path from the sources over the ranking edges,
 // then each node with successors is pulled down next to its nearest successor (short
-// edges); nodes outside the ranking edges sit one layer below a ranked neighbour.
+// edges); a node outside the ranking edges sits one layer before a ranked neighbour it
+// points to, or one layer after a ranked neighbour that points to it.
 function ranks(ids, rankEdges, allEdges) {
   const succ = new Map(ids.map((id) => [id, []]));
   const indeg = new Map(ids.map((id) => [id, 0]));
@@ -155,7 +156,7 @@ function ranks(ids, rankEdges, allEdges) {
   for (let round = 0; round < 4; round++) {
     for (const e of allEdges) {
       if (rank.has(e.from) && !rank.has(e.to)) rank.set(e.to, rank.get(e.from) + 1);
-      else if (rank.has(e.to) && !rank.has(e.from)) rank.set(e.from, rank.get(e.to) + 1);
+      else if (rank.has(e.to) && !rank.has(e.from)) rank.set(e.from, rank.get(e.to) - 1);
     }
   }
   for (const id of ids) if (!rank.has(id)) rank.set(id, 0);
