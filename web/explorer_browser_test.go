@@ -10,7 +10,9 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -251,9 +253,10 @@ func (s *session) download(what, selector string) (string, []byte) {
 	return "", nil
 }
 
-// typeText types text into the focused element as an input method would (any script).
+// typeText empties an input and types text into it as an input method would (any script).
 func (s *session) typeText(what, selector, text string) {
 	s.t.Helper()
+	eval[string](s, what, fmt.Sprintf(`document.querySelector(%q).value = ""`, selector))
 	s.do(what, chromedp.Click(chromedp.CSS(selector)), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, input.InsertText, input.InsertTextParams{Text: text})
 		return err
@@ -375,6 +378,31 @@ func TestExplorerInBrowser(t *testing.T) {
 	if n := eval[int](s, "legend", `document.querySelectorAll("#legend .swatch").length`); n == 0 {
 		t.Error("no country legend")
 	}
+	// Click an edge: the relationship opens with its share and sources.
+	eval[bool](s, "click the 40% edge", `document.querySelector('#graph .edge[data-from="china-northern-rare-earth"][data-to="`+jv+`"]').dispatchEvent(new MouseEvent("click", {bubbles: true}))`)
+	s.waitFor("the relationship opens", `document.querySelector("#entity .props")?.textContent.includes("40%") && document.querySelectorAll("#entity .sources a").length > 0`)
+
+	// Wheel zooms, dragging the background pans (real input events).
+	transform := func() string {
+		return eval[string](s, "viewport transform", `document.querySelector("#graph .viewport").getAttribute("transform")`)
+	}
+	box := eval[[]float64](s, "graph box", `(() => { const r = document.getElementById("graph").getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()`)
+	bx, by := box[0]+20, box[1]+20 // a corner of the drawing, clear of nodes
+	t0 := transform()
+	wheel := func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 0.01, -300 } // deltaX must be sent; zero is omitted
+	s.do("wheel", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, bx, by, wheel))
+	s.waitFor("zoomed", fmt.Sprintf(`document.querySelector("#graph .viewport").getAttribute("transform") !== %q`, t0))
+	t1 := transform()
+	s.do("drag", chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, bx, by, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, bx+60, by+40, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, bx+60, by+40, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	if t2 := transform(); t2 == t1 {
+		t.Errorf("dragging the background did not pan: transform stays %q", t2)
+	}
+	s.do("fit", chromedp.Click(chromedp.CSS("#zoom-fit")))
+	s.clickNode("select the JV", jv, 1)
+	s.waitFor("the JV is selected", `document.getElementById("entity-name")?.dataset.id === "`+jv+`"`)
+
 	shot := s.screenshot("1-jv-ownership")
 	if os.Getenv("LODESTONE_DOCS_SCREENSHOT") == "1" && shot != nil {
 		if err := os.WriteFile(filepath.Join("..", "docs", "explorer.png"), shot, 0o644); err != nil {
@@ -417,6 +445,28 @@ func TestExplorerInBrowser(t *testing.T) {
 	s.waitFor("the path is highlighted", `document.querySelector('#graph .edge.hl[data-from="ningbo-zhaobao-magnet"][data-to="`+jv+`"]') !== null`)
 	s.screenshot("4-ask-ownership")
 
+	// Ask: exposure of General Motors to the US, the number the API gives, paths drawn.
+	var exposure struct {
+		Exposure struct{ Share float64 } `json:"exposure"`
+	}
+	gqlPost(t, base, `{ exposure(of: "general-motors", country: "US") { share } }`, &exposure)
+	s.typeText("type the company", "#exp-of", "General Motors")
+	s.waitFor("company hits", `document.querySelector('#exp-of-list [role=option][data-id="general-motors"]') !== null`)
+	idx = eval[int](s, "company hit index", `[...document.querySelectorAll('#exp-of-list [role=option]')].findIndex(li => li.dataset.id === "general-motors")`)
+	for range idx {
+		s.do("arrow down", chromedp.KeyEvent(kb.ArrowDown))
+	}
+	s.do("pick the company", chromedp.KeyEvent(kb.Enter))
+	s.setValue("country", "#exp-country", "US")
+	s.do("ask", chromedp.Click(chromedp.CSS(`#ask-exposure button[type=submit]`)))
+	wantText := fmt.Sprintf("%g%%", math.Round(exposure.Exposure.Share*1000)/10)
+	s.waitFor("the exposure", `document.querySelector('#ask-exposure [data-answer="exposure"]')?.textContent === "`+wantText+`"`)
+	if exposure.Exposure.Share == 0 {
+		t.Fatal("the seed graph gives General Motors no exposure to the US: pick another question for this test")
+	}
+	s.waitFor("its paths are highlighted", `document.querySelectorAll('#graph .edge.hl').length > 0 && document.getElementById("graph-title").textContent.startsWith("Exposure")`)
+	s.screenshot("5-ask-exposure")
+
 	// Saved queries: run company-owners with its form, see the table, download the CSV.
 	s.do("open saved queries", chromedp.Click(chromedp.CSS("#tab-saved")))
 	s.waitFor("the list", `[...document.getElementById("saved-select").options].some(o => o.value === "company-owners")`)
@@ -428,7 +478,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	s.do("run", chromedp.Click(chromedp.CSS("#saved-run")))
 	s.waitFor("the result table", `document.querySelectorAll("#saved-table tbody tr").length >= 4 && !document.getElementById("saved-csv").hidden`)
 	s.waitFor("the result is drawn", `document.getElementById("graph-title").textContent.includes("company-owners") && document.querySelectorAll('#graph .node[data-id="ningbo-zhaobao-magnet"]').length === 1`)
-	s.screenshot("5-saved-query")
+	s.screenshot("6-saved-query")
 	name, csv := s.download("download the CSV", "#saved-csv")
 	if name != "company-owners.csv" {
 		t.Errorf("downloaded file is named %q, want company-owners.csv", name)
@@ -461,7 +511,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	if ms > 3000 || crowded > 0.001 {
 		t.Errorf("300-entity layout took %.0f ms with %.4f%% of pairs overlapping; want < 3 s and < 0.1%%", ms, crowded*100)
 	}
-	s.screenshot("6-hub-300")
+	s.screenshot("7-hub-300")
 
 	// Controllers are starred: China Northern Rare Earth wholly owns Baotou Huamei.
 	s.do("open Baotou Huamei", chromedp.Navigate(base+"/#entity=baotou-huamei"))
@@ -480,7 +530,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	if len(backwards) > 0 {
 		t.Errorf("supply edges not drawn left to right: %q", backwards)
 	}
-	s.screenshot("7-supply")
+	s.screenshot("8-supply")
 
 	// Every control has a name a screen reader can read.
 	unnamed := eval[[]string](s, "labels", `[...document.querySelectorAll("input, select, button, [role=combobox], [role=tab]")].filter(el => {
@@ -500,12 +550,33 @@ func TestExplorerInBrowser(t *testing.T) {
 	if w := eval[float64](s, "graph width", `document.getElementById("graph").getBoundingClientRect().width`); w < 300 {
 		t.Errorf("at 420 px the graph is only %v px wide", w)
 	}
-	s.screenshot("8-narrow")
+	s.screenshot("9-narrow")
 
 	if errs := s.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
 	t.Logf("browser scenario took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// gqlPost runs a GraphQL query against the server and decodes its data into out.
+func gqlPost(tb testing.TB, base, query string, out any) {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data   json.RawMessage
+		Errors []struct{ Message string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Errors) > 0 {
+		tb.Fatalf("%s: %v %v", query, err, r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, out); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // The page and its assets are served with their types and revalidation headers.

@@ -32,6 +32,8 @@ export class EntityPicker {
       timer = setTimeout(() => this.lookup(), 180);
     });
     input.addEventListener("keydown", (ev) => this.key(ev));
+    // A picker that holds a choice selects it on focus, so that typing replaces it.
+    input.addEventListener("focus", () => setTimeout(() => input.select()));
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
     list.addEventListener("mousedown", (ev) => ev.preventDefault()); // keep focus in the input
     list.addEventListener("click", (ev) => {
