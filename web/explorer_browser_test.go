@@ -487,6 +487,17 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("CSV does not hold the owners:\n%s", csv)
 	}
 
+	// A bad parameter: the server's error is shown, the table stays empty.
+	s.setValue("an unknown company", "#param-company", "no-such-company")
+	s.do("run again", chromedp.Click(chromedp.CSS("#saved-run")))
+	s.waitFor("the error", `document.getElementById("saved-status").classList.contains("error") && document.getElementById("saved-status").textContent.includes("no-such-company")`)
+	if n := eval[int](s, "rows after the error", `document.querySelectorAll("#saved-table tbody tr").length`); n != 0 {
+		t.Errorf("after a failed run the table still shows %d rows", n)
+	}
+	s.setValue("the JV again", "#param-company", jv)
+	s.do("run once more", chromedp.Click(chromedp.CSS("#saved-run")))
+	s.waitFor("the result table again", `document.querySelectorAll("#saved-table tbody tr").length >= 4`)
+
 	// Exports: SVG and PNG of what is drawn.
 	if name, svg := s.download("export SVG", "#export-svg"); name != "lodestone-graph.svg" || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("ningbo-zhaobao-magnet")) {
 		t.Errorf("SVG export %q is not an SVG of the graph: %.200s", name, svg)
@@ -522,6 +533,9 @@ func TestExplorerInBrowser(t *testing.T) {
 	// Supply runs left to right: every SUPPLIES edge of MP Materials' chain points right.
 	s.do("open MP Materials", chromedp.Navigate(base+"/#entity=mp-materials"))
 	s.waitFor("MP Materials opens", `document.getElementById("entity-name")?.dataset.id === "mp-materials"`)
+	if got := eval[string](s, "shareable link", `location.hash`); got != "#entity=mp-materials" {
+		t.Errorf("the address names %q, want #entity=mp-materials", got)
+	}
 	s.do("draw its supply chain", chromedp.Click(chromedp.CSS(`#entity button[data-view="supply"]`)))
 	s.waitFor("the supply chain", `document.getElementById("graph-title").textContent.startsWith("Supply chain") && document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]').length >= 3`)
 	backwards := eval[[]string](s, "supply direction", `[...document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]')].filter(e => {

@@ -63,6 +63,7 @@ async function openEntity(id, { draw = true } = {}) {
     if (!e) return say(panel, `No entity ${id}.`, "error");
     state.entity = e;
     renderEntity(panel, e);
+    history.replaceState(null, "", `#entity=${encodeURIComponent(e.id)}`); // a link to share; fires no hashchange
     for (const k of ["target", "ownersOf", "expOf"]) ask[k].set(e); // the Ask forms start from the entity in view
     if (draw) {
       $("view-mode").value = "neighbourhood";

@@ -18,7 +18,8 @@ function value(v) {
 function sources(list) {
   if (!list.length) return `<p class="muted">No sources recorded.</p>`;
   const items = list.map((s) => {
-    const title = s.url ? `<a href="${esc(s.url)}" target="_blank" rel="noopener noreferrer">${esc(s.title)}</a>` : esc(s.title);
+    // Only web addresses become links: a javascript: or data: URL in the data stays text.
+    const title = s.url && /^https?:\/\//i.test(s.url) ? `<a href="${esc(s.url)}" target="_blank" rel="noopener noreferrer">${esc(s.title)}</a>` : esc(s.title);
     const meta = [s.publisher, s.published].filter(Boolean).map(esc).join(", ");
     return `<li data-source="${esc(s.id)}">${title}${meta ? ` — <span class="muted">${meta}</span>` : ""}</li>`;
   });
