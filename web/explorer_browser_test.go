@@ -416,6 +416,12 @@ func TestExplorerInBrowser(t *testing.T) {
 	s.waitFor("the expansion is drawn", fmt.Sprintf(`document.querySelectorAll("#graph .node").length > %d`, before))
 	s.screenshot("2-expanded")
 
+	// The keyboard expands too: focus a node, press E.
+	before = eval[int](s, "node count", `document.querySelectorAll("#graph .node").length`)
+	eval[bool](s, "focus Baotou Steel", `(document.querySelector('#graph .node[data-id="baotou-steel"]').focus(), true)`)
+	s.do("press E", chromedp.KeyEvent("e"))
+	s.waitFor("the keyboard expansion", fmt.Sprintf(`document.querySelectorAll("#graph .node").length > %d`, before))
+
 	// As of 30 November 2024 the JV had no owners: its ownership disappears.
 	s.setValue("as of 2024-11-30", "#asof", "2024-11-30")
 	s.waitFor("the ownership disappears", ownsInto+`.length === 0 && document.getElementById("graph-status").textContent.includes("2024-11-30")`)
@@ -464,7 +470,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	if exposure.Exposure.Share == 0 {
 		t.Fatal("the seed graph gives General Motors no exposure to the US: pick another question for this test")
 	}
-	s.waitFor("its paths are highlighted", `document.querySelectorAll('#graph .edge.hl').length > 0 && document.getElementById("graph-title").textContent.startsWith("Exposure")`)
+	s.waitFor("its paths are highlighted", `document.querySelectorAll('#graph .edge.hl').length > 0 && document.getElementById("graph").dataset.title?.startsWith("Exposure")`)
 	s.screenshot("5-ask-exposure")
 
 	// Saved queries: run company-owners with its form, see the table, download the CSV.
@@ -477,7 +483,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 	s.do("run", chromedp.Click(chromedp.CSS("#saved-run")))
 	s.waitFor("the result table", `document.querySelectorAll("#saved-table tbody tr").length >= 4 && !document.getElementById("saved-csv").hidden`)
-	s.waitFor("the result is drawn", `document.getElementById("graph-title").textContent.includes("company-owners") && document.querySelectorAll('#graph .node[data-id="ningbo-zhaobao-magnet"]').length === 1`)
+	s.waitFor("the result is drawn", `document.getElementById("graph").dataset.title?.includes("company-owners") && document.querySelectorAll('#graph .node[data-id="ningbo-zhaobao-magnet"]').length === 1`)
 	s.screenshot("6-saved-query")
 	name, csv := s.download("download the CSV", "#saved-csv")
 	if name != "company-owners.csv" {
@@ -524,6 +530,22 @@ func TestExplorerInBrowser(t *testing.T) {
 	}
 	s.screenshot("7-hub-300")
 
+	// The same hub's holdings as a layered drawing: 300 boxes, wrapped rows, none overlapping.
+	s.do("draw the hub's holdings", chromedp.Click(chromedp.CSS(`#entity button[data-view="ownership"]`)))
+	s.waitFor("the hub's holdings", `document.getElementById("graph").dataset.title?.startsWith("Ownership") && document.querySelectorAll("#graph .node").length === 300`)
+	overlaps := eval[int](s, "box overlaps", `(() => {
+	  const ps = [...document.querySelectorAll("#graph .node")].map(n => [Number(n.dataset.x), Number(n.dataset.y)]);
+	  let n = 0;
+	  for (let i = 0; i < ps.length; i++) for (let j = i + 1; j < ps.length; j++) if (Math.abs(ps[i][0]-ps[j][0]) < 170 && Math.abs(ps[i][1]-ps[j][1]) < 44) n++;
+	  return n; })()`)
+	if overlaps > 0 {
+		t.Errorf("the layered drawing of 300 entities has %d overlapping boxes", overlaps)
+	}
+	if hubY, leafY := eval[float64](s, "hub y", nodeY("syn-hub")), eval[float64](s, "leaf y", nodeY("syn-007")); hubY >= leafY {
+		t.Errorf("the hub (y=%v) is not drawn above what it owns (y=%v)", hubY, leafY)
+	}
+	s.screenshot("7-hub-holdings")
+
 	// Controllers are starred: China Northern Rare Earth wholly owns Baotou Huamei.
 	s.do("open Baotou Huamei", chromedp.Navigate(base+"/#entity=baotou-huamei"))
 	s.waitFor("Baotou Huamei opens", `document.getElementById("entity-name")?.dataset.id === "baotou-huamei"`)
@@ -537,7 +559,7 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("the address names %q, want #entity=mp-materials", got)
 	}
 	s.do("draw its supply chain", chromedp.Click(chromedp.CSS(`#entity button[data-view="supply"]`)))
-	s.waitFor("the supply chain", `document.getElementById("graph-title").textContent.startsWith("Supply chain") && document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]').length >= 3`)
+	s.waitFor("the supply chain", `document.getElementById("graph").dataset.title?.startsWith("Supply chain") && document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]').length >= 3`)
 	backwards := eval[[]string](s, "supply direction", `[...document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]')].filter(e => {
 	  const x = id => Number(document.querySelector('#graph .node[data-id="' + CSS.escape(id) + '"]').dataset.x);
 	  return !(x(e.dataset.from) < x(e.dataset.to)); }).map(e => e.dataset.id)`)

@@ -40,7 +40,7 @@ async function show(view) {
     const date = asOf() ? `as of ${asOf()}` : "as of today";
     say(status, `${g.entities.length} entities, ${g.relationships.length} relationships, ${date}.`);
     $("graph").dataset.layoutMillis = graph.layoutMillis.toFixed(1);
-    $("graph").dataset.ready = String(seq);
+    $("graph").dataset.title = view.title; // what is drawn now (the heading says what is asked)
   } catch (err) {
     if (seq === state.seq) say(status, `Could not draw: ${err.message}`, "error");
   }
