@@ -127,11 +127,11 @@ func mutationAllowed(ctx context.Context, field string, need graph.Role) error {
 // authenticate resolves the request's API key into its principal. A malformed, unknown
 // or revoked key gets 401 UNAUTHENTICATED with WWW-Authenticate: Bearer; so does a
 // request without a key when the anonymous role allows nothing (AuthRequired). Health
-// probes pass without a key.
+// probes and the explorer's static files pass without a key (publicPath).
 func authenticate(log *zap.Logger, cfg Config, store *graph.Store, next http.Handler) http.Handler {
 	anon := cfg.anonymousRole()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if publicPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -166,6 +166,13 @@ func authenticate(log *zap.Logger, cfg Config, store *graph.Store, next http.Han
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// publicPath reports whether path is served to anyone, key or not: the health probes and
+// the explorer's static files (the page at /, /ui/…, /graphiql), which hold no data — the
+// page asks for a key itself when the API answers 401.
+func publicPath(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/" || path == "/graphiql" || strings.HasPrefix(path, "/ui/")
 }
 
 // requireRoleHandler lets through only requests whose principal has role need

@@ -5,6 +5,7 @@ import (
 
 	"github.com/graph-gophers/graphql-go"
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/web"
 	"go.uber.org/zap"
 )
 
@@ -35,4 +36,10 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("GET /export", handleExport(log, store))
 	mux.Handle("POST /admin/import", requireRoleHandler(graph.RoleAdmin, "an import", handleImport(log, store)))
 	mux.Handle("GET /admin/backup", requireRoleHandler(graph.RoleAdmin, "a backup", handleBackup(log, store)))
+
+	// The explorer (web/): the page at /, its files under /ui/, GraphiQL at /graphiql.
+	explorer := web.Handler()
+	mux.Handle("GET /{$}", explorer)
+	mux.Handle("GET /ui/", explorer)
+	mux.Handle("GET /graphiql", explorer)
 }

@@ -1,0 +1,101 @@
+// Package web is Lodestone's explorer: a page, embedded in the binary, where a person
+// searches the graph, draws ownership and supply, asks the ownership and exposure
+// questions and runs saved queries. It is plain HTML, CSS and JavaScript modules in
+// static/ (no build step, nothing fetched from the internet), calling the server's own
+// GraphQL API and saved-query endpoints.
+//
+// Handler serves the page at / and its files under /ui/, and GraphiQL (a GraphQL IDE)
+// at /graphiql: the one page that loads code from a CDN and so needs internet in the
+// browser; the explorer never does.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var static embed.FS
+
+// asset is one embedded file, read once.
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// loadAssets reads every embedded file and derives its content type (from its
+// extension) and a strong ETag (from its content).
+func loadAssets() (map[string]asset, error) {
+	out := map[string]asset{}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		ct := mime.TypeByExtension(path.Ext(p))
+		if ct == "" {
+			ct = http.DetectContentType(b)
+		}
+		sum := sha256.Sum256(b)
+		out[strings.TrimPrefix(p, "static/")] = asset{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	return out, err
+}
+
+// Handler serves the explorer: index.html for "/", the files of static/ under "/ui/"
+// (e.g. /ui/app.js), and the GraphiQL page for "/graphiql". Mount it for "GET /{$}",
+// "GET /ui/" and "GET /graphiql". Every answer
+// carries its content type, nosniff, an ETag and Cache-Control: no-cache, so a browser
+// revalidates (304 Not Modified when unchanged) and never runs an old script against a
+// newer server. The page itself also carries a Content-Security-Policy that allows
+// nothing but this origin. Unknown files are 404.
+func Handler() http.Handler {
+	assets, err := loadAssets()
+	if err != nil {
+		// The files are compiled in: failing to read them is a defect of the build, found
+		// by every test that builds a server, never a condition met at run time.
+		panic("web: embedded files unreadable: " + err.Error())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/ui/")
+		switch r.URL.Path {
+		case "/":
+			name = "index.html"
+		case "/graphiql":
+			name = "graphiql.html"
+		}
+		a, ok := assets[name] // only the embedded files are keys: no path reaches beyond them
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", a.contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", a.etag)
+		if name == "index.html" {
+			h.Set("Content-Security-Policy", pageCSP)
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+		}
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
+	})
+}
+
+// pageCSP keeps the explorer to its own origin: scripts, styles, data and images come
+// from this server only (blob: and data: images for the PNG export).
+const pageCSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
