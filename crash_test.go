@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,8 +62,31 @@ func (s crashState) equal(o crashState) bool {
 	return maps.Equal(s.entities, o.entities) && maps.Equal(s.rels, o.rels)
 }
 
-func (s crashState) String() string {
-	return fmt.Sprintf("%d entities %v, %d relationships %v", len(s.entities), s.entities, len(s.rels), s.rels)
+// diff lists what differs between want and got, one line each.
+func (want crashState) diff(got crashState) string {
+	var lines []string
+	for id, w := range want.entities {
+		if g, ok := got.entities[id]; !ok || g != w {
+			lines = append(lines, fmt.Sprintf("entity %s: want %q, served %q (present %v)", id, w, g, ok))
+		}
+	}
+	for id, g := range got.entities {
+		if _, ok := want.entities[id]; !ok {
+			lines = append(lines, fmt.Sprintf("entity %s: served %q, want none", id, g))
+		}
+	}
+	for id, w := range want.rels {
+		if g, ok := got.rels[id]; !ok || g != w {
+			lines = append(lines, fmt.Sprintf("relationship %s: want %+v, served %+v (present %v)", id, w, g, ok))
+		}
+	}
+	for id, g := range got.rels {
+		if _, ok := want.rels[id]; !ok {
+			lines = append(lines, fmt.Sprintf("relationship %s: served %+v, want none", id, g))
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // crashOp is one request of a writer and what it does to the writer's state once the
@@ -475,10 +499,10 @@ func TestCrashSafety(t *testing.T) {
 					applied++
 					continue
 				}
-				t.Fatalf("round %d: writer %d's in-flight %q is half there:\nacknowledged: %v\nwith it:      %v\nserved:       %v",
-					round, w.n, w.inFlight.desc, w.acked, with, have)
+				t.Fatalf("round %d: writer %d's in-flight %q is half there:\nagainst the acknowledged writes:\n%s\nagainst them plus the in-flight one:\n%s",
+					round, w.n, w.inFlight.desc, w.acked.diff(have), with.diff(have))
 			}
-			t.Fatalf("round %d: writer %d's acknowledged writes are not what is served:\nacknowledged: %v\nserved:       %v", round, w.n, w.acked, have)
+			t.Fatalf("round %d: writer %d's acknowledged writes are not what is served:\n%s", round, w.n, w.acked.diff(have))
 		}
 	}
 	srv.kill()
