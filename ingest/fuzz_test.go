@@ -88,7 +88,7 @@ func fuzzImport(t *testing.T, format string, skipInvalid bool, files ...*Input) 
 	}
 }
 
-// addFiles adds every file of dir matching pattern as a seed.
+// addFiles adds every file matching pattern as a seed.
 func addFiles(f *testing.F, pattern string) {
 	paths, err := filepath.Glob(pattern)
 	if err != nil {
@@ -103,6 +103,7 @@ func addFiles(f *testing.F, pattern string) {
 	}
 }
 
+// FuzzImportJSONL: Lodestone JSONL, with and without SkipInvalid (fuzzImport's contract).
 func FuzzImportJSONL(f *testing.F) {
 	for _, s := range []string{
 		`{"entity":{"id":"a","kind":"Company","name":"A","country":"DE","aliases":["Ä"],"identifiers":[{"scheme":"LEI","value":"X"}],"properties":{"x":[1,{"y":null}]},"sources":["src-a"],"validFrom":"2020-01-01"}}` + "\n" +
@@ -122,6 +123,7 @@ func FuzzImportJSONL(f *testing.F) {
 	})
 }
 
+// FuzzImportCSV: a neo4j-admin style node file and relationship file.
 func FuzzImportCSV(f *testing.F) {
 	f.Add(csvNodes, csvRels, false)
 	f.Add(csvNodes+"zb,Company,Zhaobao,CN,many\n", csvRels+"zb,nre,OWNS,0.2,\nweld,nre,OWNS,1.4,\n", true)
@@ -140,6 +142,7 @@ func FuzzImportCSV(f *testing.F) {
 	})
 }
 
+// FuzzImportBODS: BODS statements, seeded with the standard's examples in testdata/bods.
 func FuzzImportBODS(f *testing.F) {
 	addFiles(f, "testdata/bods/*.json")
 	f.Add(bods(bodsCo, bodsOwner, bodsRel(3, "30")), false)
@@ -154,6 +157,7 @@ func FuzzImportBODS(f *testing.F) {
 	})
 }
 
+// FuzzImportGLEIF: GLEIF Level 2 relationship records (RR golden-copy CSV).
 func FuzzImportGLEIF(f *testing.F) {
 	row := func(amount string) string { return strings.Replace(gleifRow, "%s", amount, 1) }
 	f.Add(gleifHdr+row("100"), false)

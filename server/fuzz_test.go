@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -118,42 +119,91 @@ func FuzzGraphQLHandler(f *testing.F) {
 				r.Header.Set(k, v)
 			}
 		}
-		logs.TakeAll()
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-
-		resp := w.Result()
-		got, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode >= 500 {
-			t.Fatalf("%s %s?%s (%q, Accept %q) %q: status %d %s", r.Method, r.URL.Path, rawQuery, contentType, accept, body, resp.StatusCode, got)
-		}
-		if errs := logs.TakeAll(); len(errs) > 0 {
-			t.Fatalf("%s %s?%s %q logged %q: %v", r.Method, r.URL.Path, rawQuery, body, errs[0].Message, errs[0].ContextMap())
-		}
-		if r.Method == http.MethodHead {
-			return
-		}
-		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-		switch {
-		case mt == mediaJSON || mt == mediaGraphQLResponse:
-			var out struct {
-				Errors []struct {
-					Message    string
-					Extensions struct{ Code string }
-				}
-			}
-			if err := json.Unmarshal(got, &out); err != nil {
-				t.Fatalf("%s %s %q: answer %q is not JSON: %v", r.Method, r.URL.Path, body, got, err)
-			}
-			for _, e := range out.Errors {
-				if e.Extensions.Code == "" || e.Extensions.Code == graph.EINTERNAL {
-					t.Fatalf("%s %s?%s %q: error %q has code %q", r.Method, r.URL.Path, rawQuery, body, e.Message, e.Extensions.Code)
-				}
-			}
-		case mt == "text/csv":
-			if _, err := csv.NewReader(bytes.NewReader(got)).ReadAll(); err != nil {
-				t.Fatalf("%s %s?%s: CSV answer %q does not parse: %v", r.Method, r.URL.Path, rawQuery, got, err)
-			}
-		}
+		serveAndCheck(t, h, logs, r, body)
 	})
+}
+
+// FuzzGraphQLDocument fuzzes GraphQL documents and variables inside well-formed requests
+// (POST JSON, or GET parameters), so that the fuzzer explores parsing, validation and
+// resolvers rather than the JSON envelope. The checks are FuzzGraphQLHandler's.
+func FuzzGraphQLDocument(f *testing.F) {
+	for _, q := range graphQLSeeds {
+		f.Add(q, `{"id":"mp-materials","e":[{"id":"z","kind":"K","name":"Z"}]}`, false)
+		f.Add(q, `{"id":"nre"}`, true)
+	}
+	f.Add(`query($ids: [ID!]!, $d: Int) { subgraph(ids: $ids, depth: $d, limit: 10000) { truncated } }`, `{"ids":["mp-materials","x\u0000"],"d":12}`, false)
+	f.Add(`query($a: String) { entities(first: 1000, after: $a) { edges { cursor } } }`, `{"a":"////"}`, true)
+	f.Add(`query($t: String!) { search(text: $t, first: 1000) { score } }`, `{"t":"\u00e9\u0301 北"}`, true)
+	f.Add(`mutation($in: RelationshipInput!) { upsertRelationship(input: $in) { id } }`, `{"in":{"type":"OWNS","from":"mp-materials","to":"mp-materials","shareMin":0.9,"shareMax":0.1}}`, false)
+	f.Add(`mutation($in: EntityInput!) { upsertEntity(input: $in) { id } }`, `{"in":{"id":" x","kind":"K","name":"N","properties":{"a":[1e999]},"validFrom":"2024-02-30"}}`, false)
+	f.Add(`{ owners(of: "northern-zhaobao-magnets", threshold: -1, maxDepth: 13) { depth } }`, `null`, true)
+
+	h, logs := newFuzzHandler(f)
+	f.Fuzz(func(t *testing.T, query, variables string, get bool) {
+		var r *http.Request
+		if get {
+			v := url.Values{"query": {query}}
+			if variables != "" {
+				v.Set("variables", variables)
+			}
+			r = httptest.NewRequest(http.MethodGet, "/graphql?"+v.Encode(), nil)
+		} else {
+			vars := json.RawMessage(variables)
+			if !json.Valid(vars) {
+				vars = nil
+			}
+			body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+			if err != nil {
+				return
+			}
+			r = httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+		}
+		serveAndCheck(t, h, logs, r, query+" "+variables)
+	})
+}
+
+// serveAndCheck serves r and fails t unless the answer is below 500, nothing was logged
+// as an error, a JSON answer is valid JSON whose errors carry a code other than
+// INTERNAL, and a CSV answer parses. what describes the request in failure messages.
+func serveAndCheck(t *testing.T, h http.Handler, logs *observer.ObservedLogs, r *http.Request, what string) {
+	t.Helper()
+	logs.TakeAll()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+
+	resp := w.Result()
+	got, _ := io.ReadAll(resp.Body)
+	req := fmt.Sprintf("%s %s (Content-Type %q, Accept %q) %q", r.Method, r.URL, r.Header.Get("Content-Type"), r.Header.Get("Accept"), what)
+	if resp.StatusCode >= 500 {
+		t.Fatalf("%s: status %d %s", req, resp.StatusCode, got)
+	}
+	if errs := logs.TakeAll(); len(errs) > 0 {
+		t.Fatalf("%s logged %q: %v", req, errs[0].Message, errs[0].ContextMap())
+	}
+	if r.Method == http.MethodHead {
+		return
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch mt {
+	case mediaJSON, mediaGraphQLResponse:
+		var out struct {
+			Errors []struct {
+				Message    string
+				Extensions struct{ Code string }
+			}
+		}
+		if err := json.Unmarshal(got, &out); err != nil {
+			t.Fatalf("%s: answer %q is not JSON: %v", req, got, err)
+		}
+		for _, e := range out.Errors {
+			if e.Extensions.Code == "" || e.Extensions.Code == graph.EINTERNAL {
+				t.Fatalf("%s: error %q has code %q", req, e.Message, e.Extensions.Code)
+			}
+		}
+	case "text/csv":
+		if _, err := csv.NewReader(bytes.NewReader(got)).ReadAll(); err != nil {
+			t.Fatalf("%s: CSV answer %q does not parse: %v", req, got, err)
+		}
+	}
 }
