@@ -164,7 +164,6 @@ func decodeCSVFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*it
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		var it *item
 		if err != nil {
 			var pe *csv.ParseError
@@ -175,10 +174,15 @@ func decodeCSVFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*it
 			if errors.Is(pe.Err, csv.ErrFieldCount) {
 				it.err = rowError(in.Name, pe.StartLine, "", "has %d fields but the header has %d (a truncated or broken line?)", len(row), len(cols))
 			}
-		} else if isRel {
-			it = csvRelationship(in.Name, line, cols, row)
 		} else {
-			it = csvNode(in.Name, line, cols, row)
+			// FieldPos only after a record read without error: a broken one may have no
+			// fields, and FieldPos(0) would panic.
+			line, _ := cr.FieldPos(0)
+			if isRel {
+				it = csvRelationship(in.Name, line, cols, row)
+			} else {
+				it = csvNode(in.Name, line, cols, row)
+			}
 		}
 		env.progress.addRecords(1)
 		if err := emit(it); err != nil {

@@ -163,7 +163,6 @@ func (g *gleifDecoder) file(ctx context.Context, in *Input, emit func(*item) err
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		g.env.progress.addRecords(1)
 		if err != nil {
 			var pe *csv.ParseError
@@ -179,6 +178,9 @@ func (g *gleifDecoder) file(ctx context.Context, in *Input, emit func(*item) err
 			}
 			continue
 		}
+		// FieldPos only after a record read without error: a broken one may have no
+		// fields, and FieldPos(0) would panic.
+		line, _ := cr.FieldPos(0)
 		get := func(i int) string {
 			if i < 0 || i >= len(row) {
 				return ""

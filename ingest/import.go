@@ -131,8 +131,7 @@ func Import(ctx context.Context, store *graph.Store, inputs []*Input, opts Optio
 		return finish()
 	}
 
-	v := &validator{opts: opts, entities: map[string]string{}, rels: map[string]string{}, sources: map[string]bool{},
-		rejected: map[string]bool{}, keep: true}
+	v := newValidator(opts)
 	env := &decodeEnv{store: store, progress: opts.Progress, hashes: map[string][]byte{}}
 	opts.Progress.Start("validating", sum.Bytes)
 	err = dec(ctx, env, inputs, v.item)
@@ -176,6 +175,11 @@ type validator struct {
 	keep          bool
 	count         int
 	rejectedCount int
+}
+
+func newValidator(opts Options) *validator {
+	return &validator{opts: opts, entities: map[string]string{}, rels: map[string]string{}, sources: map[string]bool{},
+		rejected: map[string]bool{}, keep: true}
 }
 
 type pendingRef struct {
@@ -283,7 +287,7 @@ func (v *validator) item(it *item) error {
 
 // finish checks the references that could not be checked row by row: cited sources,
 // then relationship ends, against the inputs and the store.
-func (v *validator) finish(ctx context.Context, store *graph.Store) error {
+func (v *validator) finish(ctx context.Context, store lookup) error {
 	if v.keep && v.count+len(v.srcItems) > v.opts.BatchSize {
 		v.keep, v.kept = false, nil
 	}

@@ -73,12 +73,14 @@ type item struct {
 	raw       []byte
 }
 
-// lookup is what decoders may read from the store: GLEIF resolves LEIs to existing
-// entities, BODS finds the relationships an update supersedes.
+// lookup is what decoders and the validator may read from the store: GLEIF resolves
+// LEIs to existing entities, BODS finds the relationships an update supersedes, the
+// validator checks that references resolve. *graph.Store implements it.
 type lookup interface {
 	EntitiesByIdentifier(ctx context.Context, scheme, value string) ([]*graph.Entity, error)
 	Entity(ctx context.Context, id string) (*graph.Entity, error)
 	Relationship(ctx context.Context, id string) (*graph.Relationship, error)
+	MissingIDs(ctx context.Context, entityIDs, sourceIDs []string) (entities, sources []string, err error)
 }
 
 // decoder reads every input and calls emit for each item, in a deterministic order: two

@@ -76,6 +76,8 @@ func TestMalformedFiles(t *testing.T) {
 			`rels.csv line 3: validFrom: "01/02/2024" is not a date of the form YYYY-MM-DD`},
 		{"csv unclosed quote", FormatCSV, map[string]string{"nodes.csv": csvNodes + "zb,Company,\"Zhaobao,CN,1\n"},
 			"nodes.csv line 4: is not valid CSV: extraneous or missing \" in quoted-field"},
+		{"csv quote opening a row", FormatCSV, map[string]string{"nodes.csv": csvNodes + "\"zb,Company\n"},
+			"nodes.csv line 4: is not valid CSV: extraneous or missing \" in quoted-field"},
 		{"csv no id column", FormatCSV, map[string]string{"x.csv": "name,country\nA,CN\n"},
 			"x.csv line 1: the header has neither an :ID column (a node file) nor :START_ID and :END_ID columns (a relationship file)"},
 		// BODS
@@ -106,6 +108,8 @@ func TestMalformedFiles(t *testing.T) {
 			`rr.csv line 2: Relationship.RelationshipType: "WAS_DIRECTLY_CONSOLIDATED_BY" is not a GLEIF relationship type (IS_DIRECTLY_CONSOLIDATED_BY, IS_ULTIMATELY_CONSOLIDATED_BY, IS_INTERNATIONAL_BRANCH_OF, IS_FUND-MANAGED_BY, IS_SUBFUND_OF, IS_FEEDER_TO)`},
 		{"gleif invalid UTF-8", FormatGLEIF, map[string]string{"rr.csv": gleifHdr + strings.Replace(strings.Replace(gleifRow, "%s", "", 1), "PUBLISHED", "PUBL\xffISHED", 1)},
 			"rr.csv line 2: Registration.RegistrationStatus: is not valid UTF-8"},
+		{"gleif quote opening a row", FormatGLEIF, map[string]string{"rr.csv": gleifHdr + "\"5493001KJTIIGC8Y1R12\n"},
+			"rr.csv line 2: is not valid CSV: extraneous or missing \" in quoted-field"},
 		{"gleif not gleif", FormatGLEIF, map[string]string{"rr.csv": csvNodes},
 			"rr.csv line 1: the header has no Relationship.StartNode.NodeID column; is this a GLEIF RR golden-copy CSV?"},
 	} {

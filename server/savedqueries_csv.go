@@ -27,7 +27,7 @@ import (
 //
 // Data without any list becomes one row of its flattened fields. Cells are quoted as
 // RFC 4180 says (a cell holding a comma, a quote, a line break or leading space is
-// quoted, quotes doubled); rows end with "\n", and line breaks inside cells are kept as
+// quoted, quotes doubled; a line of one empty cell is "" so that readers keep it); rows end with "\n", and line breaks inside cells are kept as
 // they are. The text is UTF-8 (no byte-order mark).
 
 // listJoin separates the items of a list inside one cell.
@@ -263,29 +263,45 @@ func tableOf(data json.RawMessage) (*csvTable, error) {
 	return t, nil
 }
 
-// writeCSV writes data (the data of a GraphQL response) as CSV to w.
+// writeCSV writes data (the data of a GraphQL response) as CSV to w. A table without
+// columns (rows of empty objects or lists) writes nothing.
 func writeCSV(w io.Writer, data json.RawMessage) error {
 	t, err := tableOf(data)
 	if err != nil {
 		return err
 	}
+	if len(t.cols) == 0 {
+		return nil
+	}
 	cw := csv.NewWriter(w)
-	if len(t.cols) > 0 {
-		if err := cw.Write(t.cols); err != nil {
-			return err
-		}
+	if err := writeRecord(w, cw, t.cols); err != nil {
+		return err
 	}
 	rec := make([]string, len(t.cols))
 	for _, row := range t.rows {
 		for i, c := range t.cols {
 			rec[i] = row.cell(c)
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := writeRecord(w, cw, rec); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// writeRecord writes one CSV line. encoding/csv writes a lone empty cell as a blank
+// line, which CSV readers skip (the row would vanish), so that line is written as "".
+func writeRecord(w io.Writer, cw *csv.Writer, rec []string) error {
+	if len(rec) != 1 || rec[0] != "" {
+		return cw.Write(rec)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\"\"\n")
+	return err
 }
 
 // wantsCSV reports whether a request asks for CSV: format=csv, or no format and an

@@ -463,6 +463,8 @@ func TestWriteCSV(t *testing.T) {
 		{"columns met late", `{"xs":[{"a":1},{"a":2,"b":"x"}]}`, "a,b\n1,\n2,x\n"},
 		{"null and empty", `{"xs":[{"a":null,"b":""}]}`, "a,b\n,\n"},
 		{"empty list", `{"xs":[]}`, ""},
+		{"one empty cell is quoted, not a blank line", `{"xs":[null,"a",""]}`, "xs\n\"\"\na\n\"\"\n"},
+		{"rows without columns write nothing", `{"xs":[{},[]]}`, ""},
 		{"null data", `null`, ""},
 		{"quoting", `{"xs":[{"a":"x,y","b":"say \"hi\"","c":"l1\r\nl2","d":" lead"}]}`,
 			"a,b,c,d\n\"x,y\",\"say \"\"hi\"\"\",\"l1\r\nl2\",\" lead\"\n"},
@@ -486,9 +488,11 @@ func TestWriteCSV(t *testing.T) {
 }
 
 // FuzzWriteCSV checks that any JSON flattens into CSV that reads back with one cell per
-// column in every row.
+// column in every row, and with every row: a header and one line per row of the table.
 func FuzzWriteCSV(f *testing.F) {
-	for _, s := range []string{`{"a":[{"b":{"c":[1,2]},"d":"x,\"y\"\n"}]}`, `[]`, `[[1],[2,[3]]]`, `{"a":{"b":null}}`, `"s"`, `{"北":["方"]}`} {
+	for _, s := range []string{`{"a":[{"b":{"c":[1,2]},"d":"x,\"y\"\n"}]}`, `[]`, `[[1],[2,[3]]]`, `{"a":{"b":null}}`, `"s"`, `{"北":["方"]}`,
+		`{"x":[""]}`, `{"x":[null]}`, `{"x":[[]]}`, `{"x":[{}]}`, `{"": [{"": ""}]}`, `{"a":1,"a":2}`,
+		strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
@@ -499,7 +503,11 @@ func FuzzWriteCSV(f *testing.F) {
 		if err := writeCSV(&buf, json.RawMessage(data)); err != nil {
 			return // nesting too deep, for instance
 		}
-		recs, err := csv.NewReader(&buf).ReadAll()
+		table, err := tableOf(json.RawMessage(data))
+		if err != nil {
+			t.Fatalf("writeCSV(%s) succeeded but tableOf fails: %v", data, err)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
 		if err != nil {
 			t.Fatalf("writeCSV(%s) wrote unreadable CSV %q: %v", data, buf.String(), err)
 		}
@@ -507,6 +515,13 @@ func FuzzWriteCSV(f *testing.F) {
 			if len(r) != len(recs[0]) {
 				t.Fatalf("writeCSV(%s): row %d has %d cells, header %d", data, i, len(r), len(recs[0]))
 			}
+		}
+		want := 0
+		if len(table.cols) > 0 {
+			want = 1 + len(table.rows)
+		}
+		if len(recs) != want {
+			t.Fatalf("writeCSV(%s) = %q reads back as %d lines, want %d (a header and %d rows)", data, buf.String(), len(recs), want, len(table.rows))
 		}
 	})
 }
