@@ -1,18 +1,14 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/pb"
-	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // BulkStats reports what a bulk load wrote.
@@ -335,7 +331,7 @@ func (l *streamLoader) start(ctx context.Context) {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			fb := newFamilyBufs()
+			fb := &familyBufs{}
 			for jobs := range l.jobs {
 				for i := range jobs {
 					l.work(fb, &jobs[i])
@@ -534,107 +530,9 @@ func entityIndexKeysOf(kind uint16, n NodeID, e *Entity) [][]byte {
 	return w.entityIndexKeys(n, e)
 }
 
-// familyBufs holds key-value pairs per key family in one arena each.
-type familyBufs struct {
-	fams map[byte]*kvBuf
-}
-
-type kvBuf struct {
-	// blocks are fixed-size chunks (a pair never spans two), so that growing the buffer
-	// never copies what it holds.
-	blocks  [][]byte
-	entries []kvEntry
-}
-
-type kvEntry struct {
-	block      int32
-	off        int32
-	klen, vlen uint32
-}
-
-const kvBlockSize = 16 << 20
-
-func (b *kvBuf) key(e kvEntry) []byte { return b.blocks[e.block][e.off : e.off+int32(e.klen)] }
-func (b *kvBuf) val(e kvEntry) []byte {
-	return b.blocks[e.block][e.off+int32(e.klen) : e.off+int32(e.klen)+int32(e.vlen)]
-}
-
-func (b *kvBuf) add(k, v []byte) {
-	n := len(k) + len(v)
-	last := len(b.blocks) - 1
-	if last < 0 || len(b.blocks[last])+n > cap(b.blocks[last]) {
-		b.blocks = append(b.blocks, make([]byte, 0, max(kvBlockSize, n)))
-		last++
-	}
-	blk := b.blocks[last]
-	b.entries = append(b.entries, kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))})
-	b.blocks[last] = append(append(blk, k...), v...)
-}
-
-func newFamilyBufs() *familyBufs { return &familyBufs{fams: map[byte]*kvBuf{}} }
-
-func (f *familyBufs) add(fam byte, k, v []byte) {
-	b := f.fams[fam]
-	if b == nil {
-		b = &kvBuf{}
-		f.fams[fam] = b
-	}
-	b.add(k, v)
-}
-
-// sortedFamily is one family's pairs from every worker, in key order.
-type sortedFamily struct {
-	fam  byte
-	bufs []*kvBuf
-	refs []kvRef
-}
-
-type kvRef struct {
-	buf int32
-	e   kvEntry
-}
-
-func (f *sortedFamily) key(r kvRef) []byte { return f.bufs[r.buf].key(r.e) }
-
-func (l *streamLoader) sortedFamilies() []*sortedFamily {
-	byFam := map[byte]*sortedFamily{}
-	for _, fb := range l.bufs {
-		for fam, b := range fb.fams {
-			sf := byFam[fam]
-			if sf == nil {
-				sf = &sortedFamily{fam: fam}
-				byFam[fam] = sf
-			}
-			bi := int32(len(sf.bufs))
-			sf.bufs = append(sf.bufs, b)
-			for _, e := range b.entries {
-				sf.refs = append(sf.refs, kvRef{bi, e})
-			}
-			b.entries = nil
-		}
-	}
-	out := make([]*sortedFamily, 0, len(byFam)+2)
-	for _, sf := range byFam {
-		out = append(out, sf)
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for _, sf := range out {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			slices.SortFunc(sf.refs, func(a, b kvRef) int { return bytes.Compare(sf.key(a), sf.key(b)) })
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// metaFamilies returns the S and M families: sources, counters, registries, version and
-// format, as commitMeta and finishBulk write them.
-func (l *streamLoader) metaFamilies() ([]*sortedFamily, error) {
+// metaBufs returns the M and S families: counters, registries, version, format and
+// sources, as commitMeta and finishBulk write them.
+func (l *streamLoader) metaBufs() (map[byte]*kvBuf, error) {
 	l.reg.version++
 	stats, err := json.Marshal(l.reg.stats)
 	if err != nil {
@@ -643,7 +541,6 @@ func (l *streamLoader) metaFamilies() ([]*sortedFamily, error) {
 	types, _ := json.Marshal(l.reg.types)
 	kinds, _ := json.Marshal(l.reg.kinds)
 	meta := &kvBuf{}
-	add := func(b *kvBuf, k, v []byte) { b.add(k, v) }
 	for _, kv := range [][2][]byte{
 		{metaNextNID, u64(nil, l.reg.nextNID)},
 		{metaNextRID, u64(nil, l.reg.nextRID)},
@@ -653,89 +550,22 @@ func (l *streamLoader) metaFamilies() ([]*sortedFamily, error) {
 		{metaKinds, kinds},
 		{metaFormat, u16(nil, formatVersion)},
 	} {
-		add(meta, kv[0], kv[1])
+		meta.add(kv[0], kv[1])
 	}
 	srcs := &kvBuf{}
 	for id, raw := range l.sources {
-		add(srcs, sourceKey(id), raw)
+		srcs.add(sourceKey(id), raw)
 	}
-	var out []*sortedFamily
-	for _, fb := range []struct {
-		fam byte
-		b   *kvBuf
-	}{{famMeta, meta}, {famSource, srcs}} {
-		if len(fb.b.entries) == 0 {
-			continue
-		}
-		sf := &sortedFamily{fam: fb.fam, bufs: []*kvBuf{fb.b}}
-		for _, e := range fb.b.entries {
-			sf.refs = append(sf.refs, kvRef{0, e})
-		}
-		slices.SortFunc(sf.refs, func(a, b kvRef) int { return bytes.Compare(sf.key(a), sf.key(b)) })
-		out = append(out, sf)
-	}
-	return out, nil
+	return map[byte]*kvBuf{famMeta: meta, famSource: srcs}, nil
 }
 
-// streamWrite writes every family as its own stream (families never overlap, since each
-// starts with its own byte) and publishes nothing: the caller stores the registry.
+// streamWrite writes every family and publishes nothing: the caller stores the registry.
 func (s *Store) streamWrite(l *streamLoader) error {
-	fams := l.sortedFamilies()
-	meta, err := l.metaFamilies()
+	extra, err := l.metaBufs()
 	if err != nil {
 		return err
 	}
-	fams = append(fams, meta...)
-	sw := s.db.NewStreamWriter()
-	if err := sw.Prepare(); err != nil {
-		sw.Cancel()
-		return err
-	}
-	const version = 1
-	var wg sync.WaitGroup
-	errs := make([]error, len(fams))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for i, sf := range fams {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			streamID := uint32(i + 1)
-			buf := z.NewBuffer(8<<20, "lodestone.StreamLoad")
-			defer buf.Release()
-			kv := &pb.KV{Version: version, StreamId: streamID}
-			for _, r := range sf.refs {
-				b := sf.bufs[r.buf]
-				kv.Key, kv.Value = b.key(r.e), b.val(r.e)
-				badger.KVToBuffer(kv, buf)
-				if buf.LenNoPadding() > 4<<20 {
-					if err := sw.Write(buf); err != nil {
-						errs[i] = err
-						return
-					}
-					buf.Reset()
-				}
-			}
-			if buf.LenNoPadding() > 0 {
-				errs[i] = sw.Write(buf)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			sw.Cancel()
-			return err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	if err := s.db.Sync(); err != nil && !errors.Is(err, badger.ErrInvalidRequest) {
-		return err
-	}
-	return nil
+	return s.writeFamilies(streamFamilies(l.bufs, extra))
 }
 
 // MissingIDs returns, in one read transaction without a time limit, which of the given
