@@ -64,32 +64,40 @@ func (f *familyBufs) add(fam byte, k, v []byte) {
 	b.add(k, v)
 }
 
-// sortKey orders one pair of a kvBuf: pfx holds key bytes 1–8 (after the family byte),
-// zero-padded, so that most comparisons never touch the arena. When two prefixes differ
-// their order is the keys' byte order; when they are equal the keys decide.
+// sortKey orders one pair of a kvBuf: hi and lo hold key bytes 1–16 (after the family
+// byte), zero-padded, so that most comparisons never touch the arena. When the prefixes
+// differ their order is the keys' byte order; when they are equal the keys decide.
 type sortKey struct {
-	pfx uint64
-	e   kvEntry
+	hi, lo uint64
+	e      kvEntry
 }
 
-func keyPrefix(k []byte) uint64 {
-	if len(k) >= 9 {
-		return binary.BigEndian.Uint64(k[1:9])
+func newSortKey(k []byte, e kvEntry) sortKey {
+	if len(k) >= 17 {
+		return sortKey{binary.BigEndian.Uint64(k[1:9]), binary.BigEndian.Uint64(k[9:17]), e}
 	}
-	var p [8]byte
+	var p [16]byte
 	copy(p[:], k[1:])
-	return binary.BigEndian.Uint64(p[:])
+	return sortKey{binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:]), e}
+}
+
+// comparePrefix compares the prefixes of x and y.
+func comparePrefix(x, y *sortKey) int {
+	if x.hi != y.hi {
+		return cmp.Compare(x.hi, y.hi)
+	}
+	return cmp.Compare(x.lo, y.lo)
 }
 
 // sortedRun returns b's pairs in key order and drops b's entry list.
 func (b *kvBuf) sortedRun() []sortKey {
 	run := make([]sortKey, len(b.entries))
 	for i, e := range b.entries {
-		run[i] = sortKey{keyPrefix(b.key(e)), e}
+		run[i] = newSortKey(b.key(e), e)
 	}
 	b.entries = nil
 	slices.SortFunc(run, func(x, y sortKey) int {
-		if c := cmp.Compare(x.pfx, y.pfx); c != 0 {
+		if c := comparePrefix(&x, &y); c != 0 {
 			return c
 		}
 		return bytes.Compare(b.key(x.e), b.key(y.e))
@@ -183,22 +191,20 @@ func (sf *streamFamily) write(sw *badger.StreamWriter, streamID uint32) error {
 	var last []byte
 	for {
 		best := -1
-		var bestKey []byte
 		for i, run := range runs {
 			if len(run) == 0 {
 				continue
 			}
-			if best < 0 || run[0].pfx < runs[best][0].pfx {
-				best, bestKey = i, nil
+			if best < 0 {
+				best = i
 				continue
 			}
-			if run[0].pfx == runs[best][0].pfx {
-				if bestKey == nil {
-					bestKey = sf.bufs[best].key(runs[best][0].e)
-				}
-				if k := sf.bufs[i].key(run[0].e); bytes.Compare(k, bestKey) < 0 {
-					best, bestKey = i, k
-				}
+			c := comparePrefix(&run[0], &runs[best][0])
+			if c == 0 {
+				c = bytes.Compare(sf.bufs[i].key(run[0].e), sf.bufs[best].key(runs[best][0].e))
+			}
+			if c < 0 {
+				best = i
 			}
 		}
 		if best < 0 {

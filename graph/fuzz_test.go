@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -110,6 +111,21 @@ func FuzzNormalizeASCII(f *testing.F) {
 		slow := strings.Join(strings.Fields(folder.String(s)), " ")
 		if fast != slow {
 			t.Errorf("normalizeASCII(%q) = %q, general path %q", s, fast, slow)
+		}
+	})
+}
+
+// FuzzWordsASCII: the ASCII fast path of words agrees with the general path.
+func FuzzWordsASCII(f *testing.F) {
+	f.Add("northern rare-earth (group) 600111 co., ltd.")
+	f.Add("a\x00b_c~9")
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := wordsASCII(s)
+		if !ok {
+			return
+		}
+		if slow := wordsUnicode(s); !slices.Equal(fast, slow) {
+			t.Errorf("wordsASCII(%q) = %q, general path %q", s, fast, slow)
 		}
 	})
 }

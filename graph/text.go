@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -66,6 +67,13 @@ func isCJK(r rune) bool {
 
 // words splits normalized text into words: letters and digits; a CJK run is one word.
 func words(s string) []string {
+	if out, ok := wordsASCII(s); ok {
+		return out
+	}
+	return wordsUnicode(s)
+}
+
+func wordsUnicode(s string) []string {
 	var out []string
 	var cur []rune
 	cjk := false
@@ -105,18 +113,67 @@ func cjkWord(w string) bool {
 	return false
 }
 
-// indexTerms returns the distinct search terms stored for the names of an entity.
-func indexTerms(names ...string) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(t string) {
-		if t != "" && len(t) <= 128 && !seen[t] {
-			seen[t] = true
-			out = append(out, t)
+// wordsASCII is words for ASCII text, where letters and digits are [a-zA-Z0-9]: the words
+// are substrings of s. ok is false when s is not ASCII.
+func wordsASCII(s string) (out []string, ok bool) {
+	start := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return nil, false
+		}
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			out = append(out, s[start:i])
+			start = -1
 		}
 	}
-	for _, n := range names {
-		for _, w := range words(normalize(n)) {
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out, true
+}
+
+// indexTerms returns the distinct search terms stored for the names of an entity.
+func indexTerms(names ...string) []string {
+	norms := make([]string, len(names))
+	for i, n := range names {
+		norms[i] = normalize(n)
+	}
+	return normalizedTerms(norms)
+}
+
+// normalizedTerms is indexTerms of names already normalized.
+func normalizedTerms(norms []string) []string {
+	var out []string
+	var seen map[string]bool // used once out is long; a linear search is faster before
+	add := func(t string) {
+		if t == "" || len(t) > 128 {
+			return
+		}
+		if seen == nil && len(out) >= 32 {
+			seen = make(map[string]bool, 2*len(out))
+			for _, o := range out {
+				seen[o] = true
+			}
+		}
+		if seen != nil {
+			if seen[t] {
+				return
+			}
+			seen[t] = true
+		} else if slices.Contains(out, t) {
+			return
+		}
+		out = append(out, t)
+	}
+	for _, n := range norms {
+		for _, w := range words(n) {
 			if !cjkWord(w) {
 				add(w)
 				continue
