@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -384,7 +385,7 @@ func (l *streamLoader) add(rec Record) error {
 	}
 	l.count++
 	no := l.count
-	prefix := fmt.Sprintf("record %d: ", no)
+	prefix := recordPrefix(no)
 	switch {
 	case rec.Source != nil:
 		src := *rec.Source
@@ -443,6 +444,11 @@ func (l *streamLoader) add(rec Record) error {
 	return nil
 }
 
+// recordPrefix is "record N: ", the start of the Field of a StreamLoad error.
+func recordPrefix(no int) string {
+	return "record " + strconv.Itoa(no) + ": "
+}
+
 var errStreamFailed = errors.New("graph: stream load: a record is invalid")
 
 // finish resolves what waited for the end, stops the workers and reports the first error.
@@ -486,7 +492,7 @@ func (l *streamLoader) finish() error {
 
 // work validates and encodes one entity or relationship into fb.
 func (l *streamLoader) work(fb *familyBufs, j *streamJob) {
-	prefix := fmt.Sprintf("record %d: ", j.no)
+	prefix := recordPrefix(j.no)
 	if j.ent != nil {
 		e := j.ent
 		if err := ValidateEntity(prefix+"entity.", e); err != nil {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
@@ -24,6 +25,9 @@ var folder = cases.Fold()
 func normalize(s string) string {
 	if ascii, ok := normalizeASCII(s); ok {
 		return ascii
+	}
+	if simple, ok := normalizeASCIIHan(s); ok {
+		return simple
 	}
 	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
@@ -53,6 +57,38 @@ func normalizeASCII(s string) (string, bool) {
 			c += 'a' - 'A'
 		}
 		b = append(b, c)
+		space = false
+	}
+	if len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return string(b), true
+}
+
+// normalizeASCIIHan is normalize for text of ASCII and CJK unified ideographs only (most
+// Chinese names), which decomposition, mark removal and case folding leave unchanged: the
+// ASCII part is treated as normalizeASCII treats it. ok is false for any other text.
+func normalizeASCIIHan(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	space := true
+	for _, r := range s {
+		switch {
+		case r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF:
+			b = utf8.AppendRune(b, r)
+			space = false
+			continue
+		case r >= 0x80:
+			return "", false
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
+			if !space {
+				b = append(b, ' ')
+				space = true
+			}
+			continue
+		case r >= 'A' && r <= 'Z':
+			r += 'a' - 'A'
+		}
+		b = append(b, byte(r))
 		space = false
 	}
 	if len(b) > 0 && b[len(b)-1] == ' ' {
