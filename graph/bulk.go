@@ -226,11 +226,17 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // one) and nothing is written before all of them are valid, so on any error the store is
 // left as it was. Progress, when not nil, is called every 100,000 records.
 //
+// A load is atomic whatever its size: the meta keys (version, counters, registries) are
+// committed last, in one transaction, after every other key is in the LSM tree. A write
+// error empties the store again; a process that dies while writing leaves a store at
+// version 0, which the next StreamLoad (a rerun of the import) empties and loads again.
+//
 // StreamLoad needs an empty store (EINVALID otherwise) that nobody else reads or writes
 // while it runs: Badger's StreamWriter replaces the store's transaction oracle when it
 // finishes. Use it from the command line on a store no server has open; a running server
-// uses BulkLoad. Memory: about 250 bytes per key plus the encoded records, roughly 3 GiB
-// for 1.5 M entities and 3 M relationships.
+// uses BulkLoad. Memory: every key and value is held until the write, plus 48 bytes of
+// bookkeeping per key; the 1 M-company synthetic graph (1.5 M entities, 3 M
+// relationships) peaks at about 13 GiB resident (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -257,13 +263,16 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 	if err := ctx.Err(); err != nil {
 		return BulkStats{}, err
 	}
-	if err := s.streamWrite(l); err != nil {
+	err = s.streamWrite(l)
+	if err == nil {
+		err = s.finishBulk(l.reg)
+	}
+	if err != nil {
 		if dropErr := s.db.DropAll(); dropErr != nil {
 			return BulkStats{}, fmt.Errorf("%w (and emptying the store again failed: %v)", err, dropErr)
 		}
 		return BulkStats{}, err
 	}
-	s.state.Store(l.reg)
 	return l.stats, nil
 }
 
@@ -536,42 +545,15 @@ func entityIndexKeysOf(kind uint16, n NodeID, e *Entity) [][]byte {
 	return w.entityIndexKeys(n, e)
 }
 
-// metaBufs returns the M and S families: counters, registries, version, format and
-// sources, as commitMeta and finishBulk write them.
-func (l *streamLoader) metaBufs() (map[byte]*kvBuf, error) {
-	l.reg.version++
-	stats, err := json.Marshal(l.reg.stats)
-	if err != nil {
-		return nil, err
-	}
-	types, _ := json.Marshal(l.reg.types)
-	kinds, _ := json.Marshal(l.reg.kinds)
-	meta := &kvBuf{}
-	for _, kv := range [][2][]byte{
-		{metaNextNID, u64(nil, l.reg.nextNID)},
-		{metaNextRID, u64(nil, l.reg.nextRID)},
-		{metaVersion, u64(nil, l.reg.version)},
-		{metaStats, stats},
-		{metaTypes, types},
-		{metaKinds, kinds},
-		{metaFormat, u16(nil, formatVersion)},
-	} {
-		meta.add(kv[0], kv[1])
-	}
+// streamWrite writes the sources and every worker's families. It writes no meta key: the
+// caller commits those afterwards (finishBulk), so that a load interrupted while
+// writing leaves a store at version 0, which the next StreamLoad empties and writes again.
+func (s *Store) streamWrite(l *streamLoader) error {
 	srcs := &kvBuf{}
 	for id, raw := range l.sources {
 		srcs.add(sourceKey(id), raw)
 	}
-	return map[byte]*kvBuf{famMeta: meta, famSource: srcs}, nil
-}
-
-// streamWrite writes every family and publishes nothing: the caller stores the registry.
-func (s *Store) streamWrite(l *streamLoader) error {
-	extra, err := l.metaBufs()
-	if err != nil {
-		return err
-	}
-	return s.writeFamilies(streamFamilies(l.bufs, extra))
+	return s.writeFamilies(streamFamilies(l.bufs, map[byte]*kvBuf{famSource: srcs}))
 }
 
 // MissingIDs returns, in one read transaction without a time limit, which of the given

@@ -92,3 +92,37 @@ func TestStreamLoadMergesRuns(t *testing.T) {
 		t.Errorf("Check after StreamLoad = %+v, %v", rep, err)
 	}
 }
+
+// TestStreamLoadAfterInterruptedLoad: a load that wrote its families but died before its
+// meta keys leaves a store at version 0; the next StreamLoad empties it and loads.
+func TestStreamLoadAfterInterruptedLoad(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	l := newStreamLoader(s.state.Load().clone())
+	l.start(ctx)
+	if err := batchRecords(smallGraph())(l.add); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.streamWrite(l); err != nil { // and then the process dies
+		t.Fatal(err)
+	}
+	if s.Version() != 0 || !strings.Contains(dump(t, s), `"N\x00\x00\x00\x00\x00\x00\x00\x01"`) {
+		t.Fatalf("after the interrupted load: version %d, store %s", s.Version(), dump(t, s))
+	}
+	b := smallGraph()
+	b.Entities[0].Name = "Renamed"
+	applied := MustOpenStore(t)
+	MustApply(t, applied, b)
+	if _, err := s.StreamLoad(ctx, batchRecords(b), nil); err != nil {
+		t.Fatalf("StreamLoad after an interrupted one: %v", err)
+	}
+	if e, err := s.Entity(ctx, "nre"); err != nil || e.Name != "Renamed" {
+		t.Errorf("Entity(nre) = %+v, %v; want the second load's", e, err)
+	}
+	if got, want := dump(t, s), dump(t, applied); s.Version() != 1 || got != want {
+		t.Errorf("second load: version %d, store\n%s\nwant version 1 and what Apply writes:\n%s", s.Version(), got, want)
+	}
+}
