@@ -281,8 +281,9 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 // on workers, each filling its own per-family buffers, merged and sorted at the end.
 type streamLoader struct {
 	reg     *registry
-	nodes   map[string]NodeID
-	rels    map[string]bool
+	nodes   *idIndex // entity id → nid - nidBase
+	nidBase uint64
+	rels    *idIndex          // relationship ids, to refuse a repeated one
 	sources map[string][]byte // id → JSON; the last record of an id wins
 	count   int
 	stats   BulkStats
@@ -326,8 +327,9 @@ type pendingCite struct {
 func newStreamLoader(reg *registry) *streamLoader {
 	return &streamLoader{
 		reg:     reg,
-		nodes:   map[string]NodeID{},
-		rels:    map[string]bool{},
+		nodes:   newIDIndex(),
+		nidBase: reg.nextNID,
+		rels:    newIDIndex(),
 		sources: map[string][]byte{},
 	}
 }
@@ -412,12 +414,12 @@ func (l *streamLoader) add(rec Record) error {
 		l.stats.Sources++
 	case rec.Entity != nil:
 		e := rec.Entity
-		if _, dup := l.nodes[e.ID]; dup {
+		k, added := l.nodes.add(e.ID)
+		if !added {
 			return Invalid(prefix+"entity.id", "%q appears twice", e.ID)
 		}
-		l.reg.nextNID++
+		l.reg.nextNID = l.nidBase + k
 		n := NodeID(l.reg.nextNID)
-		l.nodes[e.ID] = n
 		w := &writer{reg: l.reg}
 		kind := w.kindID(e.Kind)
 		w.countEntity(e, +1)
@@ -429,18 +431,17 @@ func (l *streamLoader) add(rec Record) error {
 		if r.ID == "" {
 			r.ID = RelationshipID(r.Type, r.From, r.To)
 		}
-		if l.rels[r.ID] {
+		if _, added := l.rels.add(r.ID); !added {
 			return Invalid(prefix+"relationship.id", "%q appears twice", r.ID)
 		}
-		l.rels[r.ID] = true
 		l.reg.nextRID++
 		w := &writer{reg: l.reg}
 		j := streamJob{no: no, rel: r, rid: RelID(l.reg.nextRID), typ: w.typeID(r.Type)}
 		w.countRelationship(r.Type, +1)
 		l.cite(no, prefix+"relationship.", r.Sources)
 		l.stats.Relationships++
-		from, okFrom := l.nodes[r.From]
-		to, okTo := l.nodes[r.To]
+		from, okFrom := l.node(r.From)
+		to, okTo := l.node(r.To)
 		if !okFrom || !okTo {
 			l.pending = append(l.pending, pendingRel{j})
 			return nil
@@ -458,6 +459,12 @@ func recordPrefix(no int) string {
 	return "record " + strconv.Itoa(no) + ": "
 }
 
+// node returns the nid of entity id of this load.
+func (l *streamLoader) node(id string) (NodeID, bool) {
+	k := l.nodes.get(id)
+	return NodeID(l.nidBase + k), k != 0
+}
+
 var errStreamFailed = errors.New("graph: stream load: a record is invalid")
 
 // finish resolves what waited for the end, stops the workers and reports the first error.
@@ -473,11 +480,11 @@ func (l *streamLoader) finish() error {
 		j := p.job
 		var ok bool
 		prefix := fmt.Sprintf("record %d: relationship.", j.no)
-		if j.from, ok = l.nodes[j.rel.From]; !ok {
+		if j.from, ok = l.node(j.rel.From); !ok {
 			l.fail(j.no, Invalid(prefix+"from", "no entity with id %q in this load", j.rel.From))
 			continue
 		}
-		if j.to, ok = l.nodes[j.rel.To]; !ok {
+		if j.to, ok = l.node(j.rel.To); !ok {
 			l.fail(j.no, Invalid(prefix+"to", "no entity with id %q in this load", j.rel.To))
 			continue
 		}
