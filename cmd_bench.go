@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -38,6 +39,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	serverURL := fs.String("url", "", "measure a running server (e.g. http://127.0.0.1:8080) through HTTP only, instead of an in-process one; it must serve the same --companies/--seed/--hub graph")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests (of the load with --load-only) to this file")
 	loadOnly := fs.Bool("load-only", false, "generate and bulk load the graph into an empty --data store, print the time and stop")
+	writeJSONL := fs.String("write-jsonl", "", "write the synthetic graph to this file as native JSONL (for lodestone import) and stop")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -45,6 +47,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		*data = filepath.Join("bench-data", fmt.Sprintf("%d-%d-hub%d", *companies, *seed, *hub))
 	}
 	cfg := synth.Config{Companies: *companies, Seed: *seed, HubDegree: *hub}
+	if *writeJSONL != "" {
+		return benchWriteJSONL(cfg, *writeJSONL)
+	}
 	if *serverURL != "" {
 		return benchRemote(ctx, cfg, *serverURL+"/graphql", *n, *only, stdout)
 	}
@@ -140,6 +145,24 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	runtime.GC()
 	fmt.Fprintf(stdout, "\nResident memory after the run: %s (peak %s).\n", procStatus("VmRSS"), procStatus("VmHWM"))
 	return nil
+}
+
+// benchWriteJSONL writes the synthetic graph of cfg to path as native JSONL.
+func benchWriteJSONL(cfg synth.Config, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := synth.WriteJSONL(bw, cfg); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchLoad generates the synthetic graph of cfg and loads it into the empty store with

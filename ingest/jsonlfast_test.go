@@ -81,23 +81,23 @@ func TestDecodeRecordFastDeclines(t *testing.T) {
 		{`{"entity":{"id":"a","kind":"Company","name":"A \"quoted\" \u00e9 name","aliases":[],"identifiers":[]}}`, true},
 		{` { "relationship" : { "id" : "r" , "type":"OWNS","from":"a","to":"b","share":1e-2,"shareMinExclusive":true,"confidence":-0,"properties":{"a":[1,{"b":"}]"}],"c":"\"{"}} } `, true},
 		{`{"source":{"id":"s","title":"T","published":"2020-02-29"}}`, true},
-		{`{"entity":{"ID":"a"}}`, false},                          // encoding/json matches names case-insensitively
-		{`{"entity":{"id":"a","id":"b"}}`, false},                 // repeated field
-		{`{"entity":{"id":"a"},"entity":{"name":"b"}}`, false},    // repeated record: encoding/json merges
-		{`{"entity":{"id":"a"},"source":{"id":"s"}}`, false},      // two records
-		{`{"entity":{"id":"a","extra":1}}`, false},                // unknown field
-		{`{"entity":{"id":null}}`, false},                         // null
-		{`{"entity":{"properties":null}}`, false},                 // null RawMessage
-		{`{"entity":{"properties":"text"}}`, false},               // non-object properties
-		{`{"entity":{"properties":{"a":}}}`, false},               // invalid properties
-		{`{"entity":{"validFrom":"2020-13-01"}}`, false},          // bad date
-		{`{"relationship":{"share":01}}`, false},                  // bad number
-		{`{"relationship":{"share":1e999}}`, false},               // out of range
-		{`{"relationship":{"share":"0.5"}}`, false},               // wrong type
-		{`{"entity":{"id":"a"}} {"entity":{"id":"b"}}`, false},    // two values
-		{`{"entity":{"id":"a"}`, false},                           // truncated
-		{`{"entity":{"name":"tab	inside"}}`, false},              // raw control character
-		{`{"entity":{"aliases":["a",]}}`, false},                  // trailing comma
+		{`{"entity":{"ID":"a"}}`, false},                       // encoding/json matches names case-insensitively
+		{`{"entity":{"id":"a","id":"b"}}`, false},              // repeated field
+		{`{"entity":{"id":"a"},"entity":{"name":"b"}}`, false}, // repeated record: encoding/json merges
+		{`{"entity":{"id":"a"},"source":{"id":"s"}}`, false},   // two records
+		{`{"entity":{"id":"a","extra":1}}`, false},             // unknown field
+		{`{"entity":{"id":null}}`, false},                      // null
+		{`{"entity":{"properties":null}}`, false},              // null RawMessage
+		{`{"entity":{"properties":"text"}}`, false},            // non-object properties
+		{`{"entity":{"properties":{"a":}}}`, false},            // invalid properties
+		{`{"entity":{"validFrom":"2020-13-01"}}`, false},       // bad date
+		{`{"relationship":{"share":01}}`, false},               // bad number
+		{`{"relationship":{"share":1e999}}`, false},            // out of range
+		{`{"relationship":{"share":"0.5"}}`, false},            // wrong type
+		{`{"entity":{"id":"a"}} {"entity":{"id":"b"}}`, false}, // two values
+		{`{"entity":{"id":"a"}`, false},                        // truncated
+		{`{"entity":{"name":"tab	inside"}}`, false},            // raw control character
+		{`{"entity":{"aliases":["a",]}}`, false},               // trailing comma
 		{`{"entity":{"identifiers":[{"scheme":"LEI","value":"X","scheme":"Y"}]}}`, false},
 	} {
 		if got := checkFast(t, []byte(tc.line)); got != tc.accept {
