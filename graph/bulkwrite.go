@@ -18,8 +18,8 @@ import (
 // StreamWriter as one stream per family (families never overlap: each starts with its
 // own byte).
 
-// kvBuf holds key-value pairs in fixed-size blocks (a pair never spans two), so that
-// growing the buffer never copies what it holds.
+// kvBuf holds key-value pairs in blocks (a pair never spans two), so that growing the
+// buffer never copies what it holds. Blocks start small and double up to kvBlockSize.
 type kvBuf struct {
 	blocks  [][]byte
 	entries []kvEntry
@@ -42,7 +42,11 @@ func (b *kvBuf) add(k, v []byte) {
 	n := len(k) + len(v)
 	last := len(b.blocks) - 1
 	if last < 0 || len(b.blocks[last])+n > cap(b.blocks[last]) {
-		b.blocks = append(b.blocks, make([]byte, 0, max(kvBlockSize, n)))
+		size := 64 << 10
+		if last >= 0 {
+			size = min(kvBlockSize, 2*cap(b.blocks[last]))
+		}
+		b.blocks = append(b.blocks, make([]byte, 0, max(size, n)))
 		last++
 	}
 	blk := b.blocks[last]
