@@ -236,7 +236,7 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // finishes. Use it from the command line on a store no server has open; a running server
 // uses BulkLoad. Memory: every key and value is held until the write, plus 48 bytes of
 // bookkeeping per key; the 1 M-company synthetic graph (1.5 M entities, 3 M
-// relationships) peaks at about 13 GiB resident (docs/benchmarks.md).
+// relationships) peaks at about 10 GiB resident (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
