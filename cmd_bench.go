@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -36,7 +37,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	compact := fs.Bool("compact", false, "compact the store before measuring (always done right after loading)")
 	only := fs.String("only", "", "run only the classes whose name contains this text")
 	serverURL := fs.String("url", "", "measure a running server (e.g. http://127.0.0.1:8080) through HTTP only, instead of an in-process one; it must serve the same --companies/--seed/--hub graph")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests (of the load with --load-only) to this file")
+	loadOnly := fs.Bool("load-only", false, "generate and bulk load the graph into an empty --data store, print the time and stop")
+	writeJSONL := fs.String("write-jsonl", "", "write the synthetic graph to this file as native JSONL (for lodestone import) and stop")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -44,6 +47,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		*data = filepath.Join("bench-data", fmt.Sprintf("%d-%d-hub%d", *companies, *seed, *hub))
 	}
 	cfg := synth.Config{Companies: *companies, Seed: *seed, HubDegree: *hub}
+	if *writeJSONL != "" {
+		return benchWriteJSONL(cfg, *writeJSONL)
+	}
 	if *serverURL != "" {
 		return benchRemote(ctx, cfg, *serverURL+"/graphql", *n, *only, stdout)
 	}
@@ -52,17 +58,14 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer store.Close()
+	if *loadOnly {
+		return benchLoad(ctx, store, cfg, *data, *cpuProfile, stdout)
+	}
 	if st, _ := store.Stats(ctx); st.Entities == 0 {
 		fmt.Fprintf(stderr, "generating and loading %d companies into %s…\n", *companies, *data)
-		start := time.Now()
-		bs, err := store.BulkLoad(ctx, func(emit func(graph.Record) error) error { return synth.Generate(cfg, emit) },
-			func(b graph.BulkStats) {
-				fmt.Fprintf(stderr, "\r  %d entities, %d relationships, %s", b.Entities, b.Relationships, time.Since(start).Round(time.Second))
-			})
-		if err != nil {
+		if err := benchLoad(ctx, store, cfg, *data, "", stderr); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "\nloaded %d entities and %d relationships in %s\n", bs.Entities, bs.Relationships, time.Since(start).Round(time.Millisecond))
 		*compact = true
 	}
 	if *compact {
@@ -141,6 +144,52 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	runtime.GC()
 	fmt.Fprintf(stdout, "\nResident memory after the run: %s (peak %s).\n", procStatus("VmRSS"), procStatus("VmHWM"))
+	return nil
+}
+
+// benchWriteJSONL writes the synthetic graph of cfg to path as native JSONL.
+func benchWriteJSONL(cfg synth.Config, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := synth.WriteJSONL(bw, cfg); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// benchLoad generates the synthetic graph of cfg and loads it into the empty store with
+// StreamLoad (Badger StreamWriter), then prints the time, the CPU time and the peak
+// resident memory of the process. With profile set it writes a CPU profile of the load.
+func benchLoad(ctx context.Context, store *graph.Store, cfg synth.Config, dir, profile string, out io.Writer) error {
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start, cpu := time.Now(), cpuTime()
+	bs, err := store.StreamLoad(ctx, func(emit func(graph.Record) error) error { return synth.Generate(cfg, emit) }, nil)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(out, "generated and loaded %d companies (%d entities, %d relationships, %d sources) in %s (%.0f records/s; CPU %s; peak RSS %s; store %.0f MiB)\n",
+		cfg.Companies, bs.Entities, bs.Relationships, bs.Sources, took.Round(time.Millisecond),
+		float64(bs.Entities+bs.Relationships+bs.Sources)/took.Seconds(), (cpuTime() - cpu).Round(time.Millisecond),
+		procStatus("VmHWM"), float64(dirSize(dir))/(1<<20))
 	return nil
 }
 

@@ -1,18 +1,15 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/pb"
-	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // BulkStats reports what a bulk load wrote.
@@ -229,11 +226,17 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // one) and nothing is written before all of them are valid, so on any error the store is
 // left as it was. Progress, when not nil, is called every 100,000 records.
 //
+// A load is atomic whatever its size: the meta keys (version, counters, registries) are
+// committed last, in one transaction, after every other key is in the LSM tree. A write
+// error empties the store again; a process that dies while writing leaves a store at
+// version 0, which the next StreamLoad (a rerun of the import) empties and loads again.
+//
 // StreamLoad needs an empty store (EINVALID otherwise) that nobody else reads or writes
 // while it runs: Badger's StreamWriter replaces the store's transaction oracle when it
 // finishes. Use it from the command line on a store no server has open; a running server
-// uses BulkLoad. Memory: about 250 bytes per key plus the encoded records, roughly 3 GiB
-// for 1.5 M entities and 3 M relationships.
+// uses BulkLoad. Memory: every key and value is held until the write, plus 48 bytes of
+// bookkeeping per key; the 1 M-company synthetic graph (1.5 M entities, 3 M
+// relationships) peaks at about 10 GiB resident (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -260,13 +263,16 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 	if err := ctx.Err(); err != nil {
 		return BulkStats{}, err
 	}
-	if err := s.streamWrite(l); err != nil {
+	err = s.streamWrite(l)
+	if err == nil {
+		err = s.finishBulk(l.reg)
+	}
+	if err != nil {
 		if dropErr := s.db.DropAll(); dropErr != nil {
 			return BulkStats{}, fmt.Errorf("%w (and emptying the store again failed: %v)", err, dropErr)
 		}
 		return BulkStats{}, err
 	}
-	s.state.Store(l.reg)
 	return l.stats, nil
 }
 
@@ -275,8 +281,9 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 // on workers, each filling its own per-family buffers, merged and sorted at the end.
 type streamLoader struct {
 	reg     *registry
-	nodes   map[string]NodeID
-	rels    map[string]bool
+	nodes   *idIndex // entity id → nid - nidBase
+	nidBase uint64
+	rels    *idIndex          // relationship ids, to refuse a repeated one
 	sources map[string][]byte // id → JSON; the last record of an id wins
 	count   int
 	stats   BulkStats
@@ -320,8 +327,9 @@ type pendingCite struct {
 func newStreamLoader(reg *registry) *streamLoader {
 	return &streamLoader{
 		reg:     reg,
-		nodes:   map[string]NodeID{},
-		rels:    map[string]bool{},
+		nodes:   newIDIndex(),
+		nidBase: reg.nextNID,
+		rels:    newIDIndex(),
 		sources: map[string][]byte{},
 	}
 }
@@ -335,7 +343,7 @@ func (l *streamLoader) start(ctx context.Context) {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			fb := newFamilyBufs()
+			fb := &familyBufs{}
 			for jobs := range l.jobs {
 				for i := range jobs {
 					l.work(fb, &jobs[i])
@@ -388,7 +396,7 @@ func (l *streamLoader) add(rec Record) error {
 	}
 	l.count++
 	no := l.count
-	prefix := fmt.Sprintf("record %d: ", no)
+	prefix := recordPrefix(no)
 	switch {
 	case rec.Source != nil:
 		src := *rec.Source
@@ -406,12 +414,12 @@ func (l *streamLoader) add(rec Record) error {
 		l.stats.Sources++
 	case rec.Entity != nil:
 		e := rec.Entity
-		if _, dup := l.nodes[e.ID]; dup {
+		k, added := l.nodes.add(e.ID)
+		if !added {
 			return Invalid(prefix+"entity.id", "%q appears twice", e.ID)
 		}
-		l.reg.nextNID++
+		l.reg.nextNID = l.nidBase + k
 		n := NodeID(l.reg.nextNID)
-		l.nodes[e.ID] = n
 		w := &writer{reg: l.reg}
 		kind := w.kindID(e.Kind)
 		w.countEntity(e, +1)
@@ -423,18 +431,17 @@ func (l *streamLoader) add(rec Record) error {
 		if r.ID == "" {
 			r.ID = RelationshipID(r.Type, r.From, r.To)
 		}
-		if l.rels[r.ID] {
+		if _, added := l.rels.add(r.ID); !added {
 			return Invalid(prefix+"relationship.id", "%q appears twice", r.ID)
 		}
-		l.rels[r.ID] = true
 		l.reg.nextRID++
 		w := &writer{reg: l.reg}
 		j := streamJob{no: no, rel: r, rid: RelID(l.reg.nextRID), typ: w.typeID(r.Type)}
 		w.countRelationship(r.Type, +1)
 		l.cite(no, prefix+"relationship.", r.Sources)
 		l.stats.Relationships++
-		from, okFrom := l.nodes[r.From]
-		to, okTo := l.nodes[r.To]
+		from, okFrom := l.node(r.From)
+		to, okTo := l.node(r.To)
 		if !okFrom || !okTo {
 			l.pending = append(l.pending, pendingRel{j})
 			return nil
@@ -445,6 +452,17 @@ func (l *streamLoader) add(rec Record) error {
 		return Invalid(prefix, "holds no source, entity or relationship")
 	}
 	return nil
+}
+
+// recordPrefix is "record N: ", the start of the Field of a StreamLoad error.
+func recordPrefix(no int) string {
+	return "record " + strconv.Itoa(no) + ": "
+}
+
+// node returns the nid of entity id of this load.
+func (l *streamLoader) node(id string) (NodeID, bool) {
+	k := l.nodes.get(id)
+	return NodeID(l.nidBase + k), k != 0
 }
 
 var errStreamFailed = errors.New("graph: stream load: a record is invalid")
@@ -462,11 +480,11 @@ func (l *streamLoader) finish() error {
 		j := p.job
 		var ok bool
 		prefix := fmt.Sprintf("record %d: relationship.", j.no)
-		if j.from, ok = l.nodes[j.rel.From]; !ok {
+		if j.from, ok = l.node(j.rel.From); !ok {
 			l.fail(j.no, Invalid(prefix+"from", "no entity with id %q in this load", j.rel.From))
 			continue
 		}
-		if j.to, ok = l.nodes[j.rel.To]; !ok {
+		if j.to, ok = l.node(j.rel.To); !ok {
 			l.fail(j.no, Invalid(prefix+"to", "no entity with id %q in this load", j.rel.To))
 			continue
 		}
@@ -490,7 +508,7 @@ func (l *streamLoader) finish() error {
 
 // work validates and encodes one entity or relationship into fb.
 func (l *streamLoader) work(fb *familyBufs, j *streamJob) {
-	prefix := fmt.Sprintf("record %d: ", j.no)
+	prefix := recordPrefix(j.no)
 	if j.ent != nil {
 		e := j.ent
 		if err := ValidateEntity(prefix+"entity.", e); err != nil {
@@ -534,208 +552,15 @@ func entityIndexKeysOf(kind uint16, n NodeID, e *Entity) [][]byte {
 	return w.entityIndexKeys(n, e)
 }
 
-// familyBufs holds key-value pairs per key family in one arena each.
-type familyBufs struct {
-	fams map[byte]*kvBuf
-}
-
-type kvBuf struct {
-	// blocks are fixed-size chunks (a pair never spans two), so that growing the buffer
-	// never copies what it holds.
-	blocks  [][]byte
-	entries []kvEntry
-}
-
-type kvEntry struct {
-	block      int32
-	off        int32
-	klen, vlen uint32
-}
-
-const kvBlockSize = 16 << 20
-
-func (b *kvBuf) key(e kvEntry) []byte { return b.blocks[e.block][e.off : e.off+int32(e.klen)] }
-func (b *kvBuf) val(e kvEntry) []byte {
-	return b.blocks[e.block][e.off+int32(e.klen) : e.off+int32(e.klen)+int32(e.vlen)]
-}
-
-func (b *kvBuf) add(k, v []byte) {
-	n := len(k) + len(v)
-	last := len(b.blocks) - 1
-	if last < 0 || len(b.blocks[last])+n > cap(b.blocks[last]) {
-		b.blocks = append(b.blocks, make([]byte, 0, max(kvBlockSize, n)))
-		last++
-	}
-	blk := b.blocks[last]
-	b.entries = append(b.entries, kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))})
-	b.blocks[last] = append(append(blk, k...), v...)
-}
-
-func newFamilyBufs() *familyBufs { return &familyBufs{fams: map[byte]*kvBuf{}} }
-
-func (f *familyBufs) add(fam byte, k, v []byte) {
-	b := f.fams[fam]
-	if b == nil {
-		b = &kvBuf{}
-		f.fams[fam] = b
-	}
-	b.add(k, v)
-}
-
-// sortedFamily is one family's pairs from every worker, in key order.
-type sortedFamily struct {
-	fam  byte
-	bufs []*kvBuf
-	refs []kvRef
-}
-
-type kvRef struct {
-	buf int32
-	e   kvEntry
-}
-
-func (f *sortedFamily) key(r kvRef) []byte { return f.bufs[r.buf].key(r.e) }
-
-func (l *streamLoader) sortedFamilies() []*sortedFamily {
-	byFam := map[byte]*sortedFamily{}
-	for _, fb := range l.bufs {
-		for fam, b := range fb.fams {
-			sf := byFam[fam]
-			if sf == nil {
-				sf = &sortedFamily{fam: fam}
-				byFam[fam] = sf
-			}
-			bi := int32(len(sf.bufs))
-			sf.bufs = append(sf.bufs, b)
-			for _, e := range b.entries {
-				sf.refs = append(sf.refs, kvRef{bi, e})
-			}
-			b.entries = nil
-		}
-	}
-	out := make([]*sortedFamily, 0, len(byFam)+2)
-	for _, sf := range byFam {
-		out = append(out, sf)
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for _, sf := range out {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			slices.SortFunc(sf.refs, func(a, b kvRef) int { return bytes.Compare(sf.key(a), sf.key(b)) })
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// metaFamilies returns the S and M families: sources, counters, registries, version and
-// format, as commitMeta and finishBulk write them.
-func (l *streamLoader) metaFamilies() ([]*sortedFamily, error) {
-	l.reg.version++
-	stats, err := json.Marshal(l.reg.stats)
-	if err != nil {
-		return nil, err
-	}
-	types, _ := json.Marshal(l.reg.types)
-	kinds, _ := json.Marshal(l.reg.kinds)
-	meta := &kvBuf{}
-	add := func(b *kvBuf, k, v []byte) { b.add(k, v) }
-	for _, kv := range [][2][]byte{
-		{metaNextNID, u64(nil, l.reg.nextNID)},
-		{metaNextRID, u64(nil, l.reg.nextRID)},
-		{metaVersion, u64(nil, l.reg.version)},
-		{metaStats, stats},
-		{metaTypes, types},
-		{metaKinds, kinds},
-		{metaFormat, u16(nil, formatVersion)},
-	} {
-		add(meta, kv[0], kv[1])
-	}
+// streamWrite writes the sources and every worker's families. It writes no meta key: the
+// caller commits those afterwards (finishBulk), so that a load interrupted while
+// writing leaves a store at version 0, which the next StreamLoad empties and writes again.
+func (s *Store) streamWrite(l *streamLoader) error {
 	srcs := &kvBuf{}
 	for id, raw := range l.sources {
-		add(srcs, sourceKey(id), raw)
+		srcs.add(sourceKey(id), raw)
 	}
-	var out []*sortedFamily
-	for _, fb := range []struct {
-		fam byte
-		b   *kvBuf
-	}{{famMeta, meta}, {famSource, srcs}} {
-		if len(fb.b.entries) == 0 {
-			continue
-		}
-		sf := &sortedFamily{fam: fb.fam, bufs: []*kvBuf{fb.b}}
-		for _, e := range fb.b.entries {
-			sf.refs = append(sf.refs, kvRef{0, e})
-		}
-		slices.SortFunc(sf.refs, func(a, b kvRef) int { return bytes.Compare(sf.key(a), sf.key(b)) })
-		out = append(out, sf)
-	}
-	return out, nil
-}
-
-// streamWrite writes every family as its own stream (families never overlap, since each
-// starts with its own byte) and publishes nothing: the caller stores the registry.
-func (s *Store) streamWrite(l *streamLoader) error {
-	fams := l.sortedFamilies()
-	meta, err := l.metaFamilies()
-	if err != nil {
-		return err
-	}
-	fams = append(fams, meta...)
-	sw := s.db.NewStreamWriter()
-	if err := sw.Prepare(); err != nil {
-		sw.Cancel()
-		return err
-	}
-	const version = 1
-	var wg sync.WaitGroup
-	errs := make([]error, len(fams))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for i, sf := range fams {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			streamID := uint32(i + 1)
-			buf := z.NewBuffer(8<<20, "lodestone.StreamLoad")
-			defer buf.Release()
-			kv := &pb.KV{Version: version, StreamId: streamID}
-			for _, r := range sf.refs {
-				b := sf.bufs[r.buf]
-				kv.Key, kv.Value = b.key(r.e), b.val(r.e)
-				badger.KVToBuffer(kv, buf)
-				if buf.LenNoPadding() > 4<<20 {
-					if err := sw.Write(buf); err != nil {
-						errs[i] = err
-						return
-					}
-					buf.Reset()
-				}
-			}
-			if buf.LenNoPadding() > 0 {
-				errs[i] = sw.Write(buf)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			sw.Cancel()
-			return err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	if err := s.db.Sync(); err != nil && !errors.Is(err, badger.ErrInvalidRequest) {
-		return err
-	}
-	return nil
+	return s.writeFamilies(streamFamilies(l.bufs, map[byte]*kvBuf{famSource: srcs}))
 }
 
 // MissingIDs returns, in one read transaction without a time limit, which of the given

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // FuzzHotPayload: decoding never panics, and whatever decodes re-encodes to the same bytes.
@@ -110,6 +116,41 @@ func FuzzNormalizeASCII(f *testing.F) {
 		slow := strings.Join(strings.Fields(folder.String(s)), " ")
 		if fast != slow {
 			t.Errorf("normalizeASCII(%q) = %q, general path %q", s, fast, slow)
+		}
+	})
+}
+
+// FuzzNormalizeASCIIHan: the ASCII-and-Han fast path agrees with the general path.
+func FuzzNormalizeASCIIHan(f *testing.F) {
+	f.Add("丰源电机89888有限公司  Co. ")
+	f.Add("㐀 中国\tBEI 龥")
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := normalizeASCIIHan(s)
+		if !ok {
+			return
+		}
+		tr := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+		out, _, err := transform.String(tr, s)
+		if err != nil {
+			out = s
+		}
+		if slow := strings.Join(strings.Fields(folder.String(out)), " "); fast != slow {
+			t.Errorf("normalizeASCIIHan(%q) = %q, general path %q", s, fast, slow)
+		}
+	})
+}
+
+// FuzzWordsASCII: the ASCII fast path of words agrees with the general path.
+func FuzzWordsASCII(f *testing.F) {
+	f.Add("northern rare-earth (group) 600111 co., ltd.")
+	f.Add("a\x00b_c~9")
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := wordsASCII(s)
+		if !ok {
+			return
+		}
+		if slow := wordsUnicode(s); !slices.Equal(fast, slow) {
+			t.Errorf("wordsASCII(%q) = %q, general path %q", s, fast, slow)
 		}
 	})
 }

@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
@@ -23,6 +25,9 @@ var folder = cases.Fold()
 func normalize(s string) string {
 	if ascii, ok := normalizeASCII(s); ok {
 		return ascii
+	}
+	if simple, ok := normalizeASCIIHan(s); ok {
+		return simple
 	}
 	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
@@ -60,12 +65,51 @@ func normalizeASCII(s string) (string, bool) {
 	return string(b), true
 }
 
+// normalizeASCIIHan is normalize for text of ASCII and CJK unified ideographs only (most
+// Chinese names), which decomposition, mark removal and case folding leave unchanged: the
+// ASCII part is treated as normalizeASCII treats it. ok is false for any other text.
+func normalizeASCIIHan(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	space := true
+	for _, r := range s {
+		switch {
+		case r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF:
+			b = utf8.AppendRune(b, r)
+			space = false
+			continue
+		case r >= 0x80:
+			return "", false
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
+			if !space {
+				b = append(b, ' ')
+				space = true
+			}
+			continue
+		case r >= 'A' && r <= 'Z':
+			r += 'a' - 'A'
+		}
+		b = append(b, byte(r))
+		space = false
+	}
+	if len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return string(b), true
+}
+
 func isCJK(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
 // words splits normalized text into words: letters and digits; a CJK run is one word.
 func words(s string) []string {
+	if out, ok := wordsASCII(s); ok {
+		return out
+	}
+	return wordsUnicode(s)
+}
+
+func wordsUnicode(s string) []string {
 	var out []string
 	var cur []rune
 	cjk := false
@@ -105,18 +149,67 @@ func cjkWord(w string) bool {
 	return false
 }
 
-// indexTerms returns the distinct search terms stored for the names of an entity.
-func indexTerms(names ...string) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(t string) {
-		if t != "" && len(t) <= 128 && !seen[t] {
-			seen[t] = true
-			out = append(out, t)
+// wordsASCII is words for ASCII text, where letters and digits are [a-zA-Z0-9]: the words
+// are substrings of s. ok is false when s is not ASCII.
+func wordsASCII(s string) (out []string, ok bool) {
+	start := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return nil, false
+		}
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			out = append(out, s[start:i])
+			start = -1
 		}
 	}
-	for _, n := range names {
-		for _, w := range words(normalize(n)) {
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out, true
+}
+
+// indexTerms returns the distinct search terms stored for the names of an entity.
+func indexTerms(names ...string) []string {
+	norms := make([]string, len(names))
+	for i, n := range names {
+		norms[i] = normalize(n)
+	}
+	return normalizedTerms(norms)
+}
+
+// normalizedTerms is indexTerms of names already normalized.
+func normalizedTerms(norms []string) []string {
+	var out []string
+	var seen map[string]bool // used once out is long; a linear search is faster before
+	add := func(t string) {
+		if t == "" || len(t) > 128 {
+			return
+		}
+		if seen == nil && len(out) >= 32 {
+			seen = make(map[string]bool, 2*len(out))
+			for _, o := range out {
+				seen[o] = true
+			}
+		}
+		if seen != nil {
+			if seen[t] {
+				return
+			}
+			seen[t] = true
+		} else if slices.Contains(out, t) {
+			return
+		}
+		out = append(out, t)
+	}
+	for _, n := range norms {
+		for _, w := range words(n) {
 			if !cjkWord(w) {
 				add(w)
 				continue

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -301,14 +302,16 @@ func (w *writer) entityIndexKeys(n NodeID, e *Entity) [][]byte {
 	if e.Country != "" {
 		keys = append(keys, countryKey(e.Country, n))
 	}
-	names := append([]string{e.Name}, e.Aliases...)
-	for _, t := range indexTerms(names...) {
+	norms := make([]string, 0, 1+len(e.Aliases))
+	norms = append(norms, normalize(e.Name))
+	for _, a := range e.Aliases {
+		norms = append(norms, normalize(a))
+	}
+	for _, t := range normalizedTerms(norms) {
 		keys = append(keys, termKey(t, n))
 	}
-	seen := map[string]bool{}
-	for _, name := range names {
-		if norm := normalize(name); norm != "" && !seen[norm] {
-			seen[norm] = true
+	for i, norm := range norms {
+		if norm != "" && !slices.Contains(norms[:i], norm) {
 			keys = append(keys, fullNameKey(norm, n))
 		}
 	}

@@ -128,6 +128,9 @@ func decodeJSONLLine(file string, line int, b []byte) *item {
 		it.err = rowError(file, line, "", "is not valid UTF-8 (at byte %d)", invalidUTF8At(b))
 		return it
 	}
+	if decodeRecordFast(b, &it.rec) {
+		return it
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&it.rec); err != nil {
