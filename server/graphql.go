@@ -7,8 +7,10 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/graph-gophers/graphql-go"
+	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/loaders"
 	"go.uber.org/zap"
@@ -34,9 +36,20 @@ type graphQLRequest struct {
 // body that is not JSON, 406 for an Accept header that allows neither JSON media type).
 // With Accept: application/graphql-response+json, parse and validation errors get 400;
 // with application/json they get 200, as the specification says.
-func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) http.Handler {
+//
+// Every request is counted in m by operation name and outcome (ok, or the code of its
+// first error) and timed; one that takes cfg.SlowQuery or longer is logged (slowquery.go).
+func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, m *metrics) http.Handler {
 	pq := newPersistedQueries(log, cfg, store) // APQ cache and allow-list (apq.go)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var req graphQLRequest
+		opType, outcome := "invalid", graph.EINVALID
+		defer func() {
+			d := time.Since(start)
+			m.observeGraphQL(req.OperationName, opType, outcome, d)
+			logSlowQuery(log, cfg.SlowQuery, r.Context(), req, outcome, d)
+		}()
 		media, ok := negotiate(r.Header.Get("Accept"))
 		if !ok {
 			writeRequestError(w, http.StatusNotAcceptable, "Accept must allow application/json or application/graphql-response+json")
@@ -51,6 +64,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		// PersistedQueryNotFound; in allow-list mode, refuse what is neither saved nor
 		// approved with FORBIDDEN.
 		if refused := pq.admit(r.Context(), &req); refused != nil {
+			outcome = refused.code
 			refused.write(w, media)
 			return
 		}
@@ -63,8 +77,18 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		if r.Method == http.MethodGet {
 			ctx = context.WithValue(ctx, getKey{}, true)
 		}
+		ctx, ei := withExecInfo(ctx) // the schema's tracer notes mutations (tracing.go)
 		resp := schema.Exec(ctx, req.Query, req.OperationName, req.Variables)
 		requestErr, mutationOverGET := publicErrors(ctx, log, resp.Errors)
+		outcome = outcomeOf(resp.Errors)
+		switch {
+		case requestErr:
+			opType = "invalid"
+		case ei.mutation.Load():
+			opType = "mutation"
+		default:
+			opType = "query"
+		}
 
 		status = http.StatusOK
 		switch {
@@ -170,4 +194,16 @@ func writeRequestError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// outcomeOf returns the outcome label of a response with errs: "ok" without errors,
+// else the extensions.code of the first error.
+func outcomeOf(errs []*gqlerrors.QueryError) string {
+	if len(errs) == 0 {
+		return "ok"
+	}
+	if code, ok := errs[0].Extensions["code"].(string); ok {
+		return code
+	}
+	return graph.EINTERNAL
 }

@@ -9,13 +9,14 @@ import (
 )
 
 // addRoutes maps the whole HTTP surface.
-func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) {
-	gql := handleGraphQL(log, cfg, store, schema)
+func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, m *metrics) {
+	gql := handleGraphQL(log, cfg, store, schema, m)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
 	mux.Handle("GET /healthz", handleHealthz(cfg.Version))
 	mux.Handle("GET /readyz", handleReadyz(store))
+	mux.Handle("GET /metrics", m.handler()) // Prometheus (metrics.go)
 
 	// Saved queries over REST (savedqueries_rest.go).
 	mux.Handle("GET /queries", handleListSavedQueries(log, store))
@@ -31,6 +32,6 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 
 	// Data in and out (admin.go): exports for visualizers; import and backup on loopback.
 	mux.Handle("GET /export", handleExport(log, store))
-	mux.Handle("POST /admin/import", adminOnly(handleImport(log, store)))
+	mux.Handle("POST /admin/import", adminOnly(handleImport(log, store, m)))
 	mux.Handle("GET /admin/backup", adminOnly(handleBackup(log, store)))
 }
