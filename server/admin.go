@@ -100,6 +100,8 @@ func handleImport(log *zap.Logger, store *graph.Store, m *metrics) http.Handler 
 			return
 		}
 		defer busy.Unlock()
+		progress := ingest.NewProgressCounter() // read by /metrics while the import runs
+		defer m.trackImport(progress)()
 		noDeadlines(w)
 		q := r.URL.Query()
 		format := q.Get("format")
@@ -127,8 +129,6 @@ func handleImport(log *zap.Logger, store *graph.Store, m *metrics) http.Handler 
 			return
 		}
 		var rejects bytes.Buffer
-		progress := ingest.NewProgressCounter() // read by /metrics while the import runs
-		defer m.trackImport(progress)()
 		opts := ingest.Options{Format: format, SkipInvalid: skip, Rejects: &limitedWriter{w: &rejects, lines: maxRejectsShown}, Progress: progress}
 		opts.Checkpoint = filepath.Join(os.TempDir(), "lodestone-import-"+contentKey(inputs)+".checkpoint")
 		sum, err := ingest.Import(r.Context(), store, inputs, opts)

@@ -44,11 +44,11 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var req graphQLRequest
-		opType, outcome := "invalid", graph.EINVALID
+		opType, opName, outcome := "invalid", "", graph.EINVALID
 		defer func() {
 			d := time.Since(start)
-			m.observeGraphQL(req.OperationName, opType, outcome, d)
-			logSlowQuery(log, cfg.SlowQuery, r.Context(), req, outcome, d)
+			m.observeGraphQL(opName, opType, outcome, d)
+			logSlowQuery(log, cfg.SlowQuery, r.Context(), opName, req.Query, outcome, d)
 		}()
 		media, ok := negotiate(r.Header.Get("Accept"))
 		if !ok {
@@ -56,6 +56,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			return
 		}
 		req, status, msg := decodeGraphQLRequest(w, r, cfg.MaxBodyBytes)
+		opName = req.OperationName
 		if status != 0 {
 			writeRequestError(w, status, msg)
 			return
@@ -69,6 +70,8 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			return
 		}
 		setOperationName(r.Context(), req.OperationName)
+		execType, execName := operationOf(req.Query, req.OperationName) // the operation that runs
+		opName = execName
 
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
 		defer cancel()
@@ -77,17 +80,11 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		if r.Method == http.MethodGet {
 			ctx = context.WithValue(ctx, getKey{}, true)
 		}
-		ctx, ei := withExecInfo(ctx) // the schema's tracer notes mutations (tracing.go)
 		resp := schema.Exec(ctx, req.Query, req.OperationName, req.Variables)
 		requestErr, mutationOverGET := publicErrors(ctx, log, resp.Errors)
 		outcome = outcomeOf(resp.Errors)
-		switch {
-		case requestErr:
-			opType = "invalid"
-		case ei.mutation.Load():
-			opType = "mutation"
-		default:
-			opType = "query"
+		if !requestErr {
+			opType = execType
 		}
 
 		status = http.StatusOK

@@ -228,6 +228,9 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descImportActive, 1)
 	st := p.Snapshot()
+	if st.Phase == "" {
+		st.Phase = "receiving" // the upload, before the first phase starts
+	}
 	gauge(descImportBytes, float64(st.Bytes), st.Phase, "done")
 	gauge(descImportBytes, float64(st.TotalBytes), st.Phase, "total")
 	gauge(descImportRecords, float64(st.Records), st.Phase)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"sync/atomic"
 
 	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 	"github.com/graph-gophers/graphql-go/introspection"
@@ -17,23 +16,11 @@ import (
 
 // OTelTracer returns the graphql-go OpenTelemetry tracer over tp, for Config.Tracer: one
 // span per request ("GraphQL Request", with the operation name), per validation and per
-// non-trivial field ("Field: <name>"). Lodestone hands it neither the variables nor the
+// non-trivial field ("Field: GraphQL field: Type.field"). Lodestone hands it neither the variables nor the
 // field arguments, and only the SHA-256 of the query document, so spans carry no values
 // a client sent.
 func OTelTracer(tp oteltrace.TracerProvider) tracer.Tracer {
 	return &gqlotel.Tracer{Tracer: tp.Tracer("github.com/lodestone-kg/lodestone/server")}
-}
-
-// execInfo is what the schema's tracer learns about one request while it runs.
-type execInfo struct {
-	mutation atomic.Bool // a Mutation field ran
-}
-
-type execInfoKey struct{}
-
-func withExecInfo(ctx context.Context) (context.Context, *execInfo) {
-	ei := &execInfo{}
-	return context.WithValue(ctx, execInfoKey{}, ei), ei
 }
 
 // schemaTracer is the graphql-go tracer of the server's schema. For every non-trivial
@@ -54,17 +41,13 @@ func newSchemaTracer(m *metrics, inner tracer.Tracer) *schemaTracer {
 }
 
 func (t *schemaTracer) TraceQuery(ctx context.Context, query, operationName string, _ map[string]any, varTypes map[string]*introspection.Type) (context.Context, tracer.QueryFinishFunc) {
+	_, operationName = operationOf(query, operationName) // name the span after a named operation
 	return t.inner.TraceQuery(ctx, queryHash(query), operationName, nil, varTypes)
 }
 
 func (t *schemaTracer) TraceField(ctx context.Context, label, typeName, fieldName string, trivial bool, _ map[string]any) (context.Context, tracer.FieldFinishFunc) {
 	if trivial {
 		return t.inner.TraceField(ctx, label, typeName, fieldName, trivial, nil)
-	}
-	if typeName == "Mutation" {
-		if ei, _ := ctx.Value(execInfoKey{}).(*execInfo); ei != nil {
-			ei.mutation.Store(true)
-		}
 	}
 	ts := &graph.TraversalStats{}
 	ctx, finish := t.inner.TraceField(graph.WithTraversalStats(ctx, ts), label, typeName, fieldName, trivial, nil)
