@@ -52,19 +52,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer store.Close()
-	if st, _ := store.Stats(ctx); st.Entities == 0 {
-		fmt.Fprintf(stderr, "generating and loading %d companies into %s…\n", *companies, *data)
-		start := time.Now()
-		bs, err := store.BulkLoad(ctx, func(emit func(graph.Record) error) error { return synth.Generate(cfg, emit) },
-			func(b graph.BulkStats) {
-				fmt.Fprintf(stderr, "\r  %d entities, %d relationships, %s", b.Entities, b.Relationships, time.Since(start).Round(time.Second))
-			})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "\nloaded %d entities and %d relationships in %s\n", bs.Entities, bs.Relationships, time.Since(start).Round(time.Millisecond))
-		*compact = true
+	loaded, err := loadSynthetic(ctx, store, cfg, *data, stderr)
+	if err != nil {
+		return err
 	}
+	*compact = *compact || loaded
 	if *compact {
 		start := time.Now()
 		if err := store.Compact(); err != nil {
@@ -89,7 +81,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	url := "http://" + ln.Addr().String() + "/graphql"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 
-	classes := benchClasses(ctx, store, cfg)
+	classes := benchClasses(ctx, store, cfg, rand.New(rand.NewPCG(uint64(cfg.Seed), 7)))
 
 	fmt.Fprintf(stdout, "Graph: %d companies → %d entities, %d relationships (store %.0f MiB), %d requests per class, one client, GOMAXPROCS=%d.\n\n",
 		*companies, st.Entities, st.Relationships, float64(st.StoreBytes)/(1<<20), *n, runtime.GOMAXPROCS(0))
@@ -142,6 +134,25 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	runtime.GC()
 	fmt.Fprintf(stdout, "\nResident memory after the run: %s (peak %s).\n", procStatus("VmRSS"), procStatus("VmHWM"))
 	return nil
+}
+
+// loadSynthetic generates the graph of cfg and bulk loads it into store when store is
+// empty, reporting progress on stderr; loaded says whether it did.
+func loadSynthetic(ctx context.Context, store *graph.Store, cfg synth.Config, dir string, stderr io.Writer) (loaded bool, err error) {
+	if st, _ := store.Stats(ctx); st.Entities > 0 {
+		return false, nil
+	}
+	fmt.Fprintf(stderr, "generating and loading %d companies into %s…\n", cfg.Companies, dir)
+	start := time.Now()
+	bs, err := store.BulkLoad(ctx, func(emit func(graph.Record) error) error { return synth.Generate(cfg, emit) },
+		func(b graph.BulkStats) {
+			fmt.Fprintf(stderr, "\r  %d entities, %d relationships, %s", b.Entities, b.Relationships, time.Since(start).Round(time.Second))
+		})
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(stderr, "\nloaded %d entities and %d relationships in %s\n", bs.Entities, bs.Relationships, time.Since(start).Round(time.Millisecond))
+	return true, nil
 }
 
 func allowLimit(err error) error {
@@ -257,14 +268,19 @@ type benchClass struct {
 	query func() (string, map[string]any)
 }
 
-// benchClasses returns the classes the issue measures; store may be nil when only the
+// benchClasses returns the classes the issue measures, drawing ids from rng (not safe
+// for concurrent use: one set of classes per goroutine); store may be nil when only the
 // queries are used.
-func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config) []benchClass {
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 7))
+func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config, rng *rand.Rand) []benchClass {
 	company := func() string { return synth.CompanyID(rng.IntN(cfg.Companies)) }
 	deep := synth.DeepCompanies(cfg)
 	endUse := synth.EndUseFacilities(cfg)
-	pick := func(ids []string) string { return ids[rng.IntN(len(ids))] }
+	pick := func(ids []string) string {
+		if len(ids) == 0 { // a graph too small for deep pyramids
+			return company()
+		}
+		return ids[rng.IntN(len(ids))]
+	}
 
 	return []benchClass{
 		{"point read",
@@ -315,7 +331,7 @@ func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only 
 	fmt.Fprintf(stdout, "Server %s, %d companies, %d requests per class, one client.\n\n", url, cfg.Companies, n)
 	fmt.Fprintln(stdout, "| class | HTTP p50 | HTTP p99 | HTTP errors |")
 	fmt.Fprintln(stdout, "|---|---|---|---|")
-	for _, c := range benchClasses(ctx, nil, cfg) {
+	for _, c := range benchClasses(ctx, nil, cfg, rand.New(rand.NewPCG(uint64(cfg.Seed), 7))) {
 		if !strings.Contains(c.name, only) {
 			continue
 		}

@@ -11,6 +11,7 @@
 //	lodestone restore FILE…     restore backups into an empty store
 //	lodestone query             list, show, run and save saved queries
 //	lodestone bench             measure traversal latencies on a synthetic graph
+//	lodestone loadtest          load a server with many clients; throughput, latency, memory
 //
 // Every flag can also be set with an environment variable: --cors-origins is
 // LODESTONE_CORS_ORIGINS. A flag on the command line wins over the environment.
@@ -55,6 +56,7 @@ Commands:
   restore       restore backups into an empty store: FULL [INCREMENTAL…]
   query         list, show, run and save saved queries (lodestone query help)
   bench         measure traversal latencies on a synthetic graph
+  loadtest      load a server with many clients: throughput, p50/p99, failures, memory
 
 Run "lodestone <command> -h" for the flags of a command.
 `
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runRestore(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "query":
 		return runQuery(ctx, rest, getenv, stdin, stdout, stderr)
 	case "help":
