@@ -221,6 +221,9 @@ type memSample struct {
 	at                    time.Duration
 	requests              int64
 	rss, heap, goroutines float64
+	// served and serverErrors are the server's own counts of GraphQL requests, and of
+	// those with an error other than LIMIT_EXCEEDED (lodestone_graphql_requests_total).
+	served, serverErrors float64
 }
 
 // loadFor runs the clients for the configured duration, sampling memory meanwhile.
@@ -401,6 +404,17 @@ func (lt *loadTest) sampleMemory(at time.Duration) (memSample, error) {
 		return 0
 	}
 	s.rss, s.heap, s.goroutines = gauge("process_resident_memory_bytes"), gauge("go_memstats_heap_alloc_bytes"), gauge("go_goroutines")
+	if f := fams["lodestone_graphql_requests_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			n := m.GetCounter().GetValue()
+			s.served += n
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() != "ok" && l.GetValue() != graph.ELIMIT {
+					s.serverErrors += n
+				}
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -429,6 +443,11 @@ func (r *loadResult) print(w io.Writer, cfg loadConfig, where string) {
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, s := range r.samples {
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %.0f |\n", s.at.Round(time.Second), s.requests, mib(s.rss), mib(s.heap), s.goroutines)
+	}
+	if n := len(r.samples); n >= 2 {
+		first, last := r.samples[0], r.samples[n-1]
+		fmt.Fprintf(w, "\nThe server's own count (lodestone_graphql_requests_total) grew by %.0f requests, %.0f of them with an error other than LIMIT_EXCEEDED.\n",
+			last.served-first.served, last.serverErrors-first.serverErrors)
 	}
 }
 

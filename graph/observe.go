@@ -52,7 +52,8 @@ func recordRead(ctx context.Context, v *txnView, err error) {
 
 // StorageStats describes the Badger database under a Store, for monitoring.
 type StorageStats struct {
-	// LSMBytes and VLogBytes are the on-disk sizes of the LSM tree and the value log.
+	// LSMBytes and VLogBytes are the sizes of the LSM tree's tables and of the value-log
+	// files (their apparent size: the current value-log file is preallocated while open).
 	LSMBytes, VLogBytes int64
 	// Tables counts the SSTables across every level; Levels counts the levels.
 	Tables, Levels int

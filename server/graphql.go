@@ -69,9 +69,9 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			refused.write(w, media)
 			return
 		}
-		setOperationName(r.Context(), req.OperationName)
 		execType, execName := operationOf(req.Query, req.OperationName) // the operation that runs
 		opName = execName
+		setOperationName(r.Context(), execName)
 
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
 		defer cancel()

@@ -171,7 +171,7 @@ type storeCollector struct {
 
 var (
 	descStoreBytes = prometheus.NewDesc("lodestone_store_bytes",
-		"On-disk size of the Badger store by part (lsm, vlog).", []string{"part"}, nil)
+		"Size of the Badger store's files by part: lsm (its tables) and vlog (value-log files, whose apparent size includes the preallocated, still empty end of the current one, as Badger's own DB.Size reports it).", []string{"part"}, nil)
 	descTables = prometheus.NewDesc("lodestone_badger_tables",
 		"SSTables across all levels of Badger's LSM tree.", nil, nil)
 	descCache = prometheus.NewDesc("lodestone_badger_cache_lookups_total",
