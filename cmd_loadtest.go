@@ -221,9 +221,10 @@ type memSample struct {
 	at                    time.Duration
 	requests              int64
 	rss, heap, goroutines float64
-	// served and serverErrors are the server's own counts of GraphQL requests, and of
-	// those with an error other than LIMIT_EXCEEDED (lodestone_graphql_requests_total).
-	served, serverErrors float64
+	// served and outcomes are the server's own counts of GraphQL requests, in all and
+	// by outcome other than ok (lodestone_graphql_requests_total).
+	served   float64
+	outcomes map[string]float64
 }
 
 // loadFor runs the clients for the configured duration, sampling memory meanwhile.
@@ -239,6 +240,7 @@ func (lt *loadTest) loadFor(ctx context.Context, stderr io.Writer) (*loadResult,
 	res.samples = append(res.samples, s)
 
 	start := time.Now()
+	reqCtx := ctx // requests in flight at the deadline finish, and are counted
 	ctx, cancel := context.WithDeadline(ctx, start.Add(lt.cfg.duration))
 	defer cancel()
 	var mu sync.Mutex
@@ -247,7 +249,7 @@ func (lt *loadTest) loadFor(ctx context.Context, stderr io.Writer) (*loadResult,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			times, failures, limited, first := lt.client1(ctx, c)
+			times, failures, limited, first := lt.client1(ctx, reqCtx, c)
 			mu.Lock()
 			defer mu.Unlock()
 			for name, ts := range times {
@@ -295,8 +297,9 @@ sampling:
 	return res, nil
 }
 
-// client1 is one client: it sends requests of its mix, one at a time, until ctx ends.
-func (lt *loadTest) client1(ctx context.Context, c int) (times map[string][]time.Duration, failures, limited map[string]int, first string) {
+// client1 is one client: it sends requests of its mix, one at a time, until run ends;
+// each request runs with reqCtx, so that the last one finishes and is counted.
+func (lt *loadTest) client1(run, reqCtx context.Context, c int) (times map[string][]time.Duration, failures, limited map[string]int, first string) {
 	classes := lt.classesFor(c)
 	rng := rand.New(rand.NewPCG(uint64(c), uint64(lt.run)))
 	var sum float64
@@ -304,7 +307,7 @@ func (lt *loadTest) client1(ctx context.Context, c int) (times map[string][]time
 		sum += cl.weight
 	}
 	times, failures, limited = map[string][]time.Duration{}, map[string]int{}, map[string]int{}
-	for ctx.Err() == nil {
+	for run.Err() == nil {
 		x := rng.Float64() * sum
 		cl := classes[len(classes)-1]
 		for _, k := range classes {
@@ -316,9 +319,9 @@ func (lt *loadTest) client1(ctx context.Context, c int) (times map[string][]time
 		}
 		query, vars := cl.query()
 		start := time.Now()
-		outcome, err := lt.post(ctx, query, vars)
+		outcome, err := lt.post(reqCtx, query, vars)
 		d := time.Since(start)
-		if ctx.Err() != nil { // cut off by the end of the run: not counted
+		if reqCtx.Err() != nil { // the command was interrupted: not counted
 			break
 		}
 		lt.done.Add(1)
@@ -404,13 +407,14 @@ func (lt *loadTest) sampleMemory(at time.Duration) (memSample, error) {
 		return 0
 	}
 	s.rss, s.heap, s.goroutines = gauge("process_resident_memory_bytes"), gauge("go_memstats_heap_alloc_bytes"), gauge("go_goroutines")
+	s.outcomes = map[string]float64{}
 	if f := fams["lodestone_graphql_requests_total"]; f != nil {
 		for _, m := range f.GetMetric() {
 			n := m.GetCounter().GetValue()
 			s.served += n
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() != "ok" && l.GetValue() != graph.ELIMIT {
-					s.serverErrors += n
+				if l.GetName() == "outcome" && l.GetValue() != "ok" {
+					s.outcomes[l.GetValue()] += n
 				}
 			}
 		}
@@ -446,8 +450,18 @@ func (r *loadResult) print(w io.Writer, cfg loadConfig, where string) {
 	}
 	if n := len(r.samples); n >= 2 {
 		first, last := r.samples[0], r.samples[n-1]
-		fmt.Fprintf(w, "\nThe server's own count (lodestone_graphql_requests_total) grew by %.0f requests, %.0f of them with an error other than LIMIT_EXCEEDED.\n",
-			last.served-first.served, last.serverErrors-first.serverErrors)
+		var errs []string
+		for code, n := range last.outcomes {
+			if d := n - first.outcomes[code]; d > 0 {
+				errs = append(errs, fmt.Sprintf("%.0f %s", d, code))
+			}
+		}
+		slices.Sort(errs)
+		if len(errs) == 0 {
+			errs = []string{"none"}
+		}
+		fmt.Fprintf(w, "\nThe server's own count (lodestone_graphql_requests_total) grew by %.0f requests; outcomes other than ok: %s.\n",
+			last.served-first.served, strings.Join(errs, ", "))
 	}
 }
 
