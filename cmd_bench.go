@@ -92,7 +92,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	url := "http://" + ln.Addr().String() + "/graphql"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 
-	classes := benchClasses(ctx, store, cfg)
+	classes := benchClasses(ctx, store, cfg, rand.New(rand.NewPCG(uint64(cfg.Seed), 7)))
 
 	fmt.Fprintf(stdout, "Graph: %d companies → %d entities, %d relationships (store %.0f MiB), %d requests per class, one client, GOMAXPROCS=%d.\n\n",
 		*companies, st.Entities, st.Relationships, float64(st.StoreBytes)/(1<<20), *n, runtime.GOMAXPROCS(0))
@@ -306,14 +306,19 @@ type benchClass struct {
 	query func() (string, map[string]any)
 }
 
-// benchClasses returns the classes the issue measures; store may be nil when only the
+// benchClasses returns the classes the issue measures, drawing ids from rng (not safe
+// for concurrent use: one set of classes per goroutine); store may be nil when only the
 // queries are used.
-func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config) []benchClass {
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 7))
+func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config, rng *rand.Rand) []benchClass {
 	company := func() string { return synth.CompanyID(rng.IntN(cfg.Companies)) }
 	deep := synth.DeepCompanies(cfg)
 	endUse := synth.EndUseFacilities(cfg)
-	pick := func(ids []string) string { return ids[rng.IntN(len(ids))] }
+	pick := func(ids []string) string {
+		if len(ids) == 0 { // a graph too small for deep pyramids
+			return company()
+		}
+		return ids[rng.IntN(len(ids))]
+	}
 
 	return []benchClass{
 		{"point read",
@@ -364,7 +369,7 @@ func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only 
 	fmt.Fprintf(stdout, "Server %s, %d companies, %d requests per class, one client.\n\n", url, cfg.Companies, n)
 	fmt.Fprintln(stdout, "| class | HTTP p50 | HTTP p99 | HTTP errors |")
 	fmt.Fprintln(stdout, "|---|---|---|---|")
-	for _, c := range benchClasses(ctx, nil, cfg) {
+	for _, c := range benchClasses(ctx, nil, cfg, rand.New(rand.NewPCG(uint64(cfg.Seed), 7))) {
 		if !strings.Contains(c.name, only) {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	gqltracer "github.com/graph-gophers/graphql-go/trace/tracer"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/seed"
 	"github.com/lodestone-kg/lodestone/server"
@@ -37,6 +38,8 @@ type serveConfig struct {
 	auth           string
 	anonWrites     bool
 	reqLimits      server.RequestLimits
+	slowQuery      time.Duration
+	otel           bool
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -61,6 +64,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "cap of subgraph and supplyChain sizes (LODESTONE_MAX_SUBGRAPH)")
 	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
 	fs.IntVar(&c.limits.MaxVisits, "max-visits", graph.DefaultMaxVisits, "relationships one traversal may examine (LODESTONE_MAX_VISITS)")
+	fs.DurationVar(&c.slowQuery, "slow-query", time.Second, "log GraphQL requests that take this long or longer, by operation name and document hash (0: off) (LODESTONE_SLOW_QUERY)")
+	fs.BoolVar(&c.otel, "otel", false, "trace GraphQL requests with OpenTelemetry over OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set (LODESTONE_OTEL)")
 	fs.DurationVar(&c.limits.Timeout, "traversal-timeout", graph.DefaultTimeout, "time limit of one traversal (LODESTONE_TRAVERSAL_TIMEOUT)")
 }
 
@@ -148,6 +153,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	var tracer gqltracer.Tracer
+	if tracingWanted(cfg.otel, getenv) {
+		tp, err := newTracerProvider(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(ctx); err != nil {
+				log.Warn("flush traces", zap.Error(err))
+			}
+		}()
+		tracer = server.OTelTracer(tp)
+		log.Info("tracing with OpenTelemetry")
+	}
+
 	var origins []string
 	for _, o := range strings.Split(cfg.corsOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -155,6 +177,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	srvCfg.CORSOrigins = origins
+	srvCfg.SlowQuery, srvCfg.Tracer = cfg.slowQuery, tracer
 	handler, err := server.NewServer(log, srvCfg, store, schemaSDL)
 	if err != nil {
 		return err

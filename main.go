@@ -12,6 +12,7 @@
 //	lodestone query             list, show, run and save saved queries
 //	lodestone keys              create, list and revoke API keys
 //	lodestone bench             measure traversal latencies on a synthetic graph
+//	lodestone loadtest          load a server with many clients; throughput, latency, memory
 //
 // Every flag can also be set with an environment variable: --cors-origins is
 // LODESTONE_CORS_ORIGINS. A flag on the command line wins over the environment.
@@ -57,6 +58,7 @@ Commands:
   query         list, show, run and save saved queries (lodestone query help)
   keys          create, list and revoke API keys; the server must be stopped (lodestone keys help)
   bench         measure traversal latencies on a synthetic graph
+  loadtest      load a server with many clients: throughput, p50/p99, failures, memory
 
 Run "lodestone <command> -h" for the flags of a command.
 `
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runRestore(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "query":
 		return runQuery(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":

@@ -22,6 +22,8 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
+
+	budget bool // an ELIMIT from limitError: a traversal ran out of budget (TraversalStats)
 }
 
 // Error returns the message, prefixed with the field when there is one.
@@ -64,5 +66,14 @@ var errBudget = errors.New("graph: traversal budget exhausted")
 // limitError is the ELIMIT error for a traversal that ran out of budget where a partial
 // answer would be wrong.
 func limitError(what string) *Error {
-	return Errorf(ELIMIT, "%s needed more work than one request may do (visit budget or time limit reached); narrow it with maxDepth, types or asOf", what)
+	e := Errorf(ELIMIT, "%s needed more work than one request may do (visit budget or time limit reached); narrow it with maxDepth, types or asOf", what)
+	e.budget = true
+	return e
+}
+
+// budgetExhausted reports whether err says a traversal ran out of its budget: errBudget
+// itself, or the ELIMIT error limitError made of it.
+func budgetExhausted(err error) bool {
+	var e *Error
+	return errors.Is(err, errBudget) || errors.As(err, &e) && e.budget
 }

@@ -33,7 +33,9 @@ func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) 
 		v := &txnView{txn: txn, reg: s.state.Load(), day: asOf.days, lim: s.limits,
 			ctx: ctx, deadline: deadline}
 		defer v.closeIterators()
-		return fn(v)
+		err := fn(v)
+		recordRead(ctx, v, err)
+		return err
 	})
 }
 
@@ -46,8 +48,10 @@ type txnView struct {
 	ctx      context.Context
 	deadline time.Time
 	visits   int
-	ents     map[NodeID]*Entity
-	rels     map[RelID]*Relationship
+	// exhausted is set once spend has reported errBudget (TraversalStats counts it).
+	exhausted bool
+	ents      map[NodeID]*Entity
+	rels      map[RelID]*Relationship
 	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
 	// than a short scan on a large store (it visits every table of every level), so a
 	// traversal that expands hundreds of entities seeks one iterator again and again.
@@ -146,10 +150,12 @@ func (v *txnView) relationship(r RelID) (*Relationship, error) {
 func (v *txnView) spend() error {
 	v.visits++
 	if v.visits > v.lim.MaxVisits {
+		v.exhausted = true
 		return errBudget
 	}
 	if v.visits&255 == 0 {
 		if time.Now().After(v.deadline) || v.ctx.Err() != nil {
+			v.exhausted = true
 			return errBudget
 		}
 	}
@@ -654,7 +660,7 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 		st.ByType[typ] = n
 		st.Relationships += n
 	}
-	lsm, vlog := s.db.Size()
+	lsm, vlog := s.diskSize()
 	st.StoreBytes = lsm + vlog
 	return st, nil
 }

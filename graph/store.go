@@ -41,6 +41,7 @@ type Options struct {
 // in parallel on snapshots, writes are applied one at a time through Apply.
 type Store struct {
 	db     *badger.DB
+	dir    string // "" when in memory
 	limits Limits
 	log    *zap.Logger
 
@@ -122,6 +123,9 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("graph: open store %q: %w", opts.Dir, err)
 	}
 	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger}
+	if !opts.InMemory {
+		s.dir = opts.Dir
+	}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}

@@ -43,6 +43,32 @@ func NewProgress(w io.Writer) *Progress {
 	return &Progress{w: w, now: time.Now, every: 250 * time.Millisecond}
 }
 
+// NewProgressCounter returns a Progress that draws nothing and only counts, for a
+// caller that reports progress another way (Snapshot).
+func NewProgressCounter() *Progress {
+	return &Progress{now: time.Now}
+}
+
+// ProgressState is a Progress at one moment: the phase, its input bytes read out of
+// TotalBytes (0 when unknown) and the records handled in it.
+type ProgressState struct {
+	Phase             string
+	Bytes, TotalBytes int64
+	Records           int64
+}
+
+// Snapshot returns the current state (the zero ProgressState for a nil Progress).
+func (p *Progress) Snapshot() ProgressState {
+	if p == nil {
+		return ProgressState{}
+	}
+	p.mu.Lock()
+	st := ProgressState{Phase: p.label, TotalBytes: p.total}
+	p.mu.Unlock()
+	st.Bytes, st.Records = p.bytes.Load(), p.records.Load()
+	return st
+}
+
 // Start begins a phase over total bytes of input (0 when unknown: no bar, no ETA).
 func (p *Progress) Start(label string, total int64) {
 	if p == nil {
@@ -53,6 +79,10 @@ func (p *Progress) Start(label string, total int64) {
 	p.label, p.total, p.start = label, total, p.now()
 	p.bytes.Store(0)
 	p.records.Store(0)
+	if p.w == nil { // a counter: nothing to draw
+		p.mu.Unlock()
+		return
+	}
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	stop, done := p.stop, p.done
 	p.mu.Unlock()

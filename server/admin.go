@@ -79,7 +79,7 @@ func publicError(ctx context.Context, log *zap.Logger, err error) (int, *graph.E
 // a time (409 while another runs). The answer is the summary as JSON, with the rejected
 // rows (first 1,000) when skipInvalid; a bad file gets 400 with
 // {"error":{"code":"INVALID_INPUT","field":"companies.csv line 12: share","message":…}}.
-func handleImport(log *zap.Logger, store *graph.Store) http.Handler {
+func handleImport(log *zap.Logger, store *graph.Store, m *metrics) http.Handler {
 	var busy sync.Mutex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !busy.TryLock() {
@@ -87,6 +87,8 @@ func handleImport(log *zap.Logger, store *graph.Store) http.Handler {
 			return
 		}
 		defer busy.Unlock()
+		progress := ingest.NewProgressCounter() // read by /metrics while the import runs
+		defer m.trackImport(progress)()
 		noDeadlines(w)
 		q := r.URL.Query()
 		format := q.Get("format")
@@ -114,7 +116,7 @@ func handleImport(log *zap.Logger, store *graph.Store) http.Handler {
 			return
 		}
 		var rejects bytes.Buffer
-		opts := ingest.Options{Format: format, SkipInvalid: skip, Rejects: &limitedWriter{w: &rejects, lines: maxRejectsShown}}
+		opts := ingest.Options{Format: format, SkipInvalid: skip, Rejects: &limitedWriter{w: &rejects, lines: maxRejectsShown}, Progress: progress}
 		opts.Checkpoint = filepath.Join(os.TempDir(), "lodestone-import-"+contentKey(inputs)+".checkpoint")
 		sum, err := ingest.Import(r.Context(), store, inputs, opts)
 		if err != nil {

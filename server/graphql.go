@@ -7,8 +7,10 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/graph-gophers/graphql-go"
+	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/loaders"
 	"go.uber.org/zap"
@@ -36,16 +38,27 @@ type graphQLRequest struct {
 // with application/json they get 200, as the specification says.
 //
 // Before a request runs, limits (limits.go) refuses what is over a cap and makes an
-// expensive request wait for a slot.
-func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, limits *guard) http.Handler {
+// expensive request wait for a slot. Every request is counted in m by operation name and
+// outcome (ok, or the code of its first error) and timed; one that takes cfg.SlowQuery or
+// longer is logged (slowquery.go).
+func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, limits *guard, m *metrics) http.Handler {
 	pq := newPersistedQueries(log, cfg, store) // APQ cache and allow-list (apq.go)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var req graphQLRequest
+		opType, opName, outcome := "invalid", "", graph.EINVALID
+		defer func() {
+			d := time.Since(start)
+			m.observeGraphQL(opName, opType, outcome, d)
+			logSlowQuery(log, cfg.SlowQuery, r.Context(), opName, req.Query, outcome, d)
+		}()
 		media, ok := negotiate(r.Header.Get("Accept"))
 		if !ok {
 			writeRequestError(w, http.StatusNotAcceptable, "Accept must allow application/json or application/graphql-response+json")
 			return
 		}
 		req, status, msg := decodeGraphQLRequest(w, r, cfg.MaxBodyBytes)
+		opName = req.OperationName
 		if status != 0 {
 			writeRequestError(w, status, msg)
 			return
@@ -54,10 +67,13 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		// PersistedQueryNotFound; in allow-list mode, refuse what is neither saved nor
 		// approved with FORBIDDEN.
 		if refused := pq.admit(r.Context(), &req); refused != nil {
+			outcome = refused.code
 			refused.write(w, media)
 			return
 		}
-		setOperationName(r.Context(), req.OperationName)
+		execType, execName := operationOf(req.Query, req.OperationName) // the operation that runs
+		opName = execName
+		setOperationName(r.Context(), execName)
 		// Limits (limits.go): refuse what is too big before anything runs; an expensive
 		// request waits for one of the few slots for expensive work.
 		release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)
@@ -79,6 +95,10 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		}
 		resp := schema.Exec(ctx, req.Query, req.OperationName, req.Variables)
 		requestErr, mutationOverGET := publicErrors(ctx, log, resp.Errors)
+		outcome = outcomeOf(resp.Errors)
+		if !requestErr {
+			opType = execType
+		}
 
 		status = http.StatusOK
 		switch {
@@ -192,4 +212,16 @@ func writeCodedError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// outcomeOf returns the outcome label of a response with errs: "ok" without errors,
+// else the extensions.code of the first error.
+func outcomeOf(errs []*gqlerrors.QueryError) string {
+	if len(errs) == 0 {
+		return "ok"
+	}
+	if code, ok := errs[0].Extensions["code"].(string); ok {
+		return code
+	}
+	return graph.EINTERNAL
 }

@@ -122,7 +122,7 @@ func TestExpensiveRequestsShareFewSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := newGuard(RequestLimits{MaxExpensive: 2, ExpensiveCost: 1000, BusyWait: 50e6}, schema, ts.store)
-	srv := httptest.NewServer(handleGraphQL(zap.NewNop(), Config{}.withDefaults(), ts.store, schema, g))
+	srv := httptest.NewServer(handleGraphQL(zap.NewNop(), Config{}.withDefaults(), ts.store, schema, g, newMetrics(ts.store)))
 	defer srv.Close()
 	probe := &testServer{Server: srv, store: ts.store}
 

@@ -10,14 +10,15 @@ import (
 )
 
 // addRoutes maps the whole HTTP surface.
-func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema) {
+func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, m *metrics) {
 	limits := newGuard(cfg.Limits, schema, store) // shared by /graphql and /queries (limits.go)
-	gql := handleGraphQL(log, cfg, store, schema, limits)
+	gql := handleGraphQL(log, cfg, store, schema, limits, m)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
 	mux.Handle("GET /healthz", handleHealthz(cfg.Version))
 	mux.Handle("GET /readyz", handleReadyz(store))
+	mux.Handle("GET /metrics", m.handler()) // Prometheus (metrics.go)
 
 	// Saved queries over REST (savedqueries_rest.go).
 	mux.Handle("GET /queries", handleListSavedQueries(log, store))
@@ -34,7 +35,7 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	// Data in and out (admin.go): exports for visualizers (the whole graph: admin, checked
 	// inside); import and backup need an admin key (auth.go).
 	mux.Handle("GET /export", handleExport(log, store))
-	mux.Handle("POST /admin/import", requireRoleHandler(graph.RoleAdmin, "an import", handleImport(log, store)))
+	mux.Handle("POST /admin/import", requireRoleHandler(graph.RoleAdmin, "an import", handleImport(log, store, m)))
 	mux.Handle("GET /admin/backup", requireRoleHandler(graph.RoleAdmin, "a backup", handleBackup(log, store)))
 
 	// The explorer (web/): the page at /, its files under /ui/, GraphiQL at /graphiql.

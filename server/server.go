@@ -11,6 +11,7 @@ import (
 
 	"github.com/graph-gophers/graphql-go"
 	gqllog "github.com/graph-gophers/graphql-go/log"
+	"github.com/graph-gophers/graphql-go/trace/tracer"
 	"github.com/lodestone-kg/lodestone/graph"
 	"go.uber.org/zap"
 )
@@ -40,6 +41,13 @@ type Config struct {
 	AnonymousWrites bool
 	// Limits caps the work of one GraphQL request (limits.go).
 	Limits RequestLimits
+	// SlowQuery is the duration from which a GraphQL request is logged at warn level
+	// with its operation name, the SHA-256 of its document, its duration, outcome and
+	// request id (never the document or the variables). Zero: no slow-query log.
+	SlowQuery time.Duration
+	// Tracer traces GraphQL requests, validations and fields (OTelTracer); nil: no
+	// tracing.
+	Tracer tracer.Tracer
 }
 
 func (c Config) withDefaults() Config {
@@ -55,14 +63,15 @@ func (c Config) withDefaults() Config {
 // ParseSchema parses the SDL against the resolvers over store, with the options the
 // engineering notes recommend. A mismatch between SDL and resolvers is an error here, at
 // start-up, not at run time.
-func ParseSchema(sdl string, store *graph.Store, log *zap.Logger) (*graphql.Schema, error) {
+// Options in opts come after Lodestone's own.
+func ParseSchema(sdl string, store *graph.Store, log *zap.Logger, opts ...graphql.SchemaOpt) (*graphql.Schema, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	schema, err := graphql.ParseSchema(sdl, NewResolver(store),
+	opts = append([]graphql.SchemaOpt{
 		graphql.UseStringDescriptions(),
 		graphql.MaxDepth(15),
-		graphql.MaxQueryLength(64<<10),
+		graphql.MaxQueryLength(64 << 10),
 		graphql.MaxSelections(20_000),
 		graphql.OverlapValidationLimit(10_000),
 		graphql.MaxParallelism(16),
@@ -71,7 +80,8 @@ func ParseSchema(sdl string, store *graph.Store, log *zap.Logger) (*graphql.Sche
 		graphql.Logger(gqllog.LoggerFunc(func(ctx context.Context, v any) {
 			log.Error("graphql resolver panic", zap.String("request_id", requestID(ctx)), zap.Any("panic", v), zap.Stack("stack"))
 		})),
-	)
+	}, opts...)
+	schema, err := graphql.ParseSchema(sdl, NewResolver(store), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("server: schema: %w", err)
 	}
@@ -79,21 +89,24 @@ func ParseSchema(sdl string, store *graph.Store, log *zap.Logger) (*graphql.Sche
 }
 
 // NewServer returns the HTTP handler of Lodestone: GraphQL at /graphql (GET and POST),
-// /healthz and /readyz, with CORS, request ids, access logs and panic recovery.
+// /healthz and /readyz, Prometheus metrics at /metrics, with CORS, request ids, access
+// logs and panic recovery.
 func NewServer(log *zap.Logger, cfg Config, store *graph.Store, sdl string) (http.Handler, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
 	cfg = cfg.withDefaults()
-	schema, err := ParseSchema(sdl, store, log)
+	m := newMetrics(store)
+	schema, err := ParseSchema(sdl, store, log, graphql.Tracer(newSchemaTracer(m, cfg.Tracer)))
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	addRoutes(mux, log, cfg, store, schema)
+	addRoutes(mux, log, cfg, store, schema, m)
 	var h http.Handler = mux
 	h = authenticate(log, cfg, store, h)
 	h = recoverPanics(log, h)
+	h = m.instrumentHTTP(h)
 	h = accessLog(log, h)
 	h = withRequestID(h)
 	h = corsFor(cfg.CORSOrigins, h)
