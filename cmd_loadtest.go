@@ -120,7 +120,9 @@ func serveSynthetic(ctx context.Context, gcfg synth.Config, dir string, getenv f
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--seed=false", "--log-level", "error"}, getenv, pw, stderr)
+		// On loopback, in this process: anonymous writes are allowed (the clients may still
+		// send --key).
+		err := runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", dir, "--seed=false", "--allow-anonymous-writes", "--log-level", "error"}, getenv, pw, stderr)
 		pw.CloseWithError(fmt.Errorf("serve stopped: %v", err))
 		done <- err
 	}()

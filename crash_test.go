@@ -244,7 +244,8 @@ func startCrashServer(t *testing.T, bin, data string, round int) *crashServer {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "warn")
+	// Loopback only, so anonymous writes are allowed: the test is about durability, not keys.
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--allow-anonymous-writes", "--log-level", "warn")
 	cmd.Stderr = f
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

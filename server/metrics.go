@@ -142,13 +142,14 @@ func (m *metrics) trackImport(p *ingest.Progress) (done func()) {
 	return func() { m.importing.CompareAndSwap(p, nil) }
 }
 
-// instrumentHTTP counts every request by the pattern of the route that served it. It
-// must wrap the ServeMux directly: the mux records the pattern on the request it gets.
-func (m *metrics) instrumentHTTP(next http.Handler) http.Handler {
+// instrumentHTTP counts every request by the pattern of the mux route that matches it
+// (asked of mux, so that middleware between them, which may copy the request, does not
+// hide it), 401s of the key check included.
+func (m *metrics) instrumentHTTP(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
-			route := r.Pattern
+			_, route := mux.Handler(r)
 			if route == "" {
 				route = "unmatched"
 			}

@@ -80,13 +80,17 @@ func newLimitedServer(tb testing.TB, cfg Config, maxVisits int) *testServer {
 	if _, err := store.Apply(context.Background(), fixture()); err != nil {
 		tb.Fatal(err)
 	}
+	_, token, err := store.CreateAPIKey(context.Background(), graph.RoleAdmin, "tests")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	h, err := NewServer(nil, cfg, store, schemaSDL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ts := httptest.NewServer(h)
 	tb.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store}
+	return &testServer{Server: ts, store: store, token: token}
 }
 
 func TestMetricsCountRequestsByOperationAndOutcome(t *testing.T) {
@@ -253,7 +257,10 @@ func TestMetricsShowImportProgress(t *testing.T) {
 	mw := multipart.NewWriter(pw)
 	done := make(chan int)
 	go func() {
-		resp, err := http.Post(ts.URL+"/admin/import?format=jsonl", mw.FormDataContentType(), pr)
+		req, _ := http.NewRequest("POST", ts.URL+"/admin/import?format=jsonl", pr)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			done <- 0
 			return

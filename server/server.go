@@ -106,7 +106,7 @@ func NewServer(log *zap.Logger, cfg Config, store *graph.Store, sdl string) (htt
 	var h http.Handler = mux
 	h = authenticate(log, cfg, store, h)
 	h = recoverPanics(log, h)
-	h = m.instrumentHTTP(h)
+	h = m.instrumentHTTP(mux, h)
 	h = accessLog(log, h)
 	h = withRequestID(h)
 	h = corsFor(cfg.CORSOrigins, h)
