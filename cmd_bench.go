@@ -61,13 +61,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if *loadOnly {
 		return benchLoad(ctx, store, cfg, *data, *cpuProfile, stdout)
 	}
-	if st, _ := store.Stats(ctx); st.Entities == 0 {
-		fmt.Fprintf(stderr, "generating and loading %d companies into %s…\n", *companies, *data)
-		if err := benchLoad(ctx, store, cfg, *data, "", stderr); err != nil {
-			return err
-		}
-		*compact = true
+	loaded, err := loadSynthetic(ctx, store, cfg, *data, stderr)
+	if err != nil {
+		return err
 	}
+	*compact = *compact || loaded // a fresh bulk load is always compacted before measuring
 	if *compact {
 		start := time.Now()
 		if err := store.Compact(); err != nil {
@@ -98,17 +96,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		*companies, st.Entities, st.Relationships, float64(st.StoreBytes)/(1<<20), *n, runtime.GOMAXPROCS(0))
 	fmt.Fprintln(stdout, "| class | store p50 | store p99 | HTTP p50 | HTTP p99 | HTTP errors |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|")
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, c := range classes {
 		if !strings.Contains(c.name, *only) {
 			continue
@@ -169,17 +161,11 @@ func benchWriteJSONL(cfg synth.Config, path string) error {
 // StreamLoad (Badger StreamWriter), then prints the time, the CPU time and the peak
 // resident memory of the process. With profile set it writes a CPU profile of the load.
 func benchLoad(ctx context.Context, store *graph.Store, cfg synth.Config, dir, profile string, out io.Writer) error {
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start, cpu := time.Now(), cpuTime()
 	bs, err := store.StreamLoad(ctx, func(emit func(graph.Record) error) error { return synth.Generate(cfg, emit) }, nil)
 	if err != nil {
@@ -191,6 +177,23 @@ func benchLoad(ctx context.Context, store *graph.Store, cfg synth.Config, dir, p
 		float64(bs.Entities+bs.Relationships+bs.Sources)/took.Seconds(), (cpuTime() - cpu).Round(time.Millisecond),
 		procStatus("VmHWM"), float64(dirSize(dir))/(1<<20))
 	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called; an empty path
+// profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func allowLimit(err error) error {

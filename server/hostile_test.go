@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -101,7 +102,7 @@ func hostileCases() []hostileCase {
 		// Writes and access control.
 		{name: "anonymous mutation", body: gqlBody(upsertEnt, map[string]any{"in": map[string]any{"id": "x", "kind": "Company", "name": "X"}}), status: 200, code: "UNAUTHENTICATED"},
 		{name: "mutation with a reader key", auth: "reader", body: gqlBody(upsertEnt, map[string]any{"in": map[string]any{"id": "x", "kind": "Company", "name": "X"}}), status: 200, code: "FORBIDDEN"},
-		{name: "mutation over GET", method: "GET", path: "/graphql?query=" + urlQuery(`mutation { deleteEntity(id: "nzb", cascade: true) }`), auth: "writer", status: 405, code: "INVALID_INPUT"},
+		{name: "mutation over GET", method: "GET", path: "/graphql?query=" + url.QueryEscape(`mutation { deleteEntity(id: "nzb", cascade: true) }`), auth: "writer", status: 405, code: "INVALID_INPUT"},
 		{name: "malformed bearer token", auth: "Bearer not-a-key", body: gqlBody("{ stats { entities } }", nil), status: 401, code: "UNAUTHENTICATED"},
 		{name: "revoked key", auth: "revoked", body: gqlBody("{ stats { entities } }", nil), status: 401, code: "UNAUTHENTICATED"},
 		{name: "Basic authentication", auth: "Basic YWRtaW46YWRtaW4=", body: gqlBody("{ stats { entities } }", nil), status: 401, code: "UNAUTHENTICATED"},
@@ -134,11 +135,6 @@ func aliasedTraversals(n int) string {
 		fmt.Fprintf(&b, `s%d: subgraph(ids: ["hub", "nzb", "weld"], depth: 12, limit: 10000) { truncated } `, i)
 	}
 	return b.String()
-}
-
-func urlQuery(s string) string {
-	r := strings.NewReplacer(" ", "%20", "{", "%7B", "}", "%7D", "\"", "%22", "(", "%28", ")", "%29", ":", "%3A", ",", "%2C")
-	return r.Replace(s)
 }
 
 // TestHostileInputs sends every hostile request of hostileCases and checks the status,

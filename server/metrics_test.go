@@ -2,12 +2,10 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -72,25 +70,7 @@ next:
 // newLimitedServer is newTestServer over a store with a visit budget of maxVisits.
 func newLimitedServer(tb testing.TB, cfg Config, maxVisits int) *testServer {
 	tb.Helper()
-	store, err := graph.Open(graph.Options{InMemory: true, Limits: graph.Limits{MaxVisits: maxVisits}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	if _, err := store.Apply(context.Background(), fixture()); err != nil {
-		tb.Fatal(err)
-	}
-	_, token, err := store.CreateAPIKey(context.Background(), graph.RoleAdmin, "tests")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h, err := NewServer(nil, cfg, store, schemaSDL(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	tb.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store, token: token}
+	return serveFixture(tb, graph.Options{InMemory: true, Limits: graph.Limits{MaxVisits: maxVisits}}, nil, cfg)
 }
 
 func TestMetricsCountRequestsByOperationAndOutcome(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -23,22 +22,8 @@ import (
 // newLoggedServer is newTestServer with its log kept in memory.
 func newLoggedServer(tb testing.TB, cfg Config) (*testServer, *observer.ObservedLogs) {
 	tb.Helper()
-	store, err := graph.Open(graph.Options{InMemory: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	if _, err := store.Apply(context.Background(), fixture()); err != nil {
-		tb.Fatal(err)
-	}
 	core, logs := observer.New(zapcore.InfoLevel)
-	h, err := NewServer(zap.New(core), cfg, store, schemaSDL(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	tb.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store}, logs
+	return serveFixture(tb, graph.Options{InMemory: true}, zap.New(core), cfg), logs
 }
 
 // The secrets a client sends: one as a variable, one as a literal in the document.

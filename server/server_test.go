@@ -72,7 +72,14 @@ type testServer struct {
 
 func newTestServer(tb testing.TB, cfg Config) *testServer {
 	tb.Helper()
-	store, err := graph.Open(graph.Options{InMemory: true})
+	return serveFixture(tb, graph.Options{InMemory: true}, nil, cfg)
+}
+
+// serveFixture serves the fixture graph, in a store opened with opts, through
+// NewServer(log, cfg); the server's token is a fresh admin key.
+func serveFixture(tb testing.TB, opts graph.Options, log *zap.Logger, cfg Config) *testServer {
+	tb.Helper()
+	store, err := graph.Open(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -84,7 +91,7 @@ func newTestServer(tb testing.TB, cfg Config) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h, err := NewServer(nil, cfg, store, schemaSDL(tb))
+	h, err := NewServer(log, cfg, store, schemaSDL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
