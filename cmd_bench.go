@@ -339,7 +339,7 @@ func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config, rng
 			}},
 		{"3-hop subgraph (≤ 200 entities)",
 			func() error {
-				_, err := store.Subgraph(ctx, graph.SubgraphQuery{IDs: []string{company()}, Depth: 3, Limit: 200, Direction: graph.Both})
+				_, err := store.Subgraph(ctx, graph.SubgraphQuery{IDs: []string{company()}, Depth: 3, Limit: 200, Direction: graph.Both, Thin: true})
 				return err
 			},
 			func() (string, map[string]any) {

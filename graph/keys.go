@@ -144,10 +144,13 @@ func lastNodeID(k []byte) NodeID {
 }
 
 // The hot payload: the traversal-critical fields of a relationship, copied into its O and
-// I values.
+// I values, with its public id so that a traversal result can name the relationship
+// without reading its E record.
 //
-//	byte  0      payload version (1)
-//	byte  1      flags: 1 share known, 2 share is a range, 4 volume known, 8 validFrom set, 16 validTo set
+//	byte  0      payload version (2; version 1 payloads, written before the id was added,
+//	             are still read: they end after the material and have no id)
+//	byte  1      flags: 1 share known, 2 share is a range, 4 volume known, 8 validFrom set,
+//	             16 validTo set, 32 range minimum exclusive, 64 range maximum exclusive
 //	bytes 2–5    validFrom, days since 1970-01-01, int32
 //	bytes 6–9    validTo, days since 1970-01-01, int32
 //	bytes 10–17  share min, float64 bits
@@ -155,12 +158,14 @@ func lastNodeID(k []byte) NodeID {
 //	bytes 26–33  properties.volumeTpa, float64 bits
 //	byte  34     length of properties.material (truncated to 255 bytes)
 //	bytes 35–    properties.material
+//	then         uvarint length of the relationship id, the id (version 2)
 type hot struct {
 	flags    byte
 	from, to int32
 	min, max float64
 	volume   float64
 	material string
+	id       string // "" in a version 1 payload
 }
 
 const (
@@ -169,7 +174,9 @@ const (
 	hotVolume   = 4
 	hotFrom     = 8
 	hotTo       = 16
-	hotVersion  = 1
+	hotMinExcl  = 32
+	hotMaxExcl  = 64
+	hotVersion  = 2
 	hotFixedLen = 35
 )
 
@@ -178,7 +185,7 @@ func (h hot) encode() []byte {
 	if len(mat) > 255 {
 		mat = mat[:255]
 	}
-	b := make([]byte, 0, hotFixedLen+len(mat))
+	b := make([]byte, 0, hotFixedLen+len(mat)+binary.MaxVarintLen64+len(h.id))
 	b = append(b, hotVersion, h.flags)
 	b = binary.BigEndian.AppendUint32(b, uint32(h.from))
 	b = binary.BigEndian.AppendUint32(b, uint32(h.to))
@@ -186,22 +193,36 @@ func (h hot) encode() []byte {
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(h.max))
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(h.volume))
 	b = append(b, byte(len(mat)))
-	return append(b, mat...)
+	b = append(b, mat...)
+	b = binary.AppendUvarint(b, uint64(len(h.id)))
+	return append(b, h.id...)
 }
 
-func decodeHot(b []byte) (hot, bool) {
-	if len(b) < hotFixedLen || b[0] != hotVersion || len(b) != hotFixedLen+int(b[34]) {
+// decodeHot reads a version 1 or 2 payload; ok is false for anything else.
+func decodeHot(b []byte) (h hot, ok bool) {
+	if len(b) < hotFixedLen || (b[0] != 1 && b[0] != hotVersion) || len(b) < hotFixedLen+int(b[34]) {
 		return hot{}, false
 	}
-	return hot{
+	end := hotFixedLen + int(b[34])
+	h = hot{
 		flags:    b[1],
 		from:     int32(binary.BigEndian.Uint32(b[2:6])),
 		to:       int32(binary.BigEndian.Uint32(b[6:10])),
 		min:      math.Float64frombits(binary.BigEndian.Uint64(b[10:18])),
 		max:      math.Float64frombits(binary.BigEndian.Uint64(b[18:26])),
 		volume:   math.Float64frombits(binary.BigEndian.Uint64(b[26:34])),
-		material: string(b[35:]),
-	}, true
+		material: string(b[hotFixedLen:end]),
+	}
+	rest := b[end:]
+	if b[0] == 1 {
+		return h, len(rest) == 0
+	}
+	n, w := binary.Uvarint(rest)
+	if w <= 0 || uint64(len(rest)-w) != n {
+		return hot{}, false
+	}
+	h.id = string(rest[w:])
+	return h, true
 }
 
 // validOn reports whether the relationship holds on day d.
@@ -211,12 +232,18 @@ func (h hot) validOn(d int32) bool {
 
 // hotOf derives the hot payload of r; volume and material come from its properties.
 func hotOf(r *Relationship) hot {
-	var h hot
+	h := hot{id: r.ID}
 	if lo, hi, ok := r.ShareBounds(); ok {
 		h.flags |= hotShare
 		h.min, h.max = lo, hi
 		if r.Share == nil {
 			h.flags |= hotRange
+			if r.ShareMinExclusive {
+				h.flags |= hotMinExcl
+			}
+			if r.ShareMaxExclusive {
+				h.flags |= hotMaxExcl
+			}
 		}
 	}
 	if !r.ValidFrom.IsZero() {
@@ -241,5 +268,6 @@ func hotOf(r *Relationship) hot {
 func (h hot) arc(r RelID, typ string, other NodeID, out bool) arc {
 	return arc{Rel: r, Type: typ, Other: other, Out: out,
 		Known: h.flags&hotShare != 0, Min: h.min, Max: h.max,
-		Volume: h.volume, HasVolume: h.flags&hotVolume != 0, Material: h.material}
+		Volume: h.volume, HasVolume: h.flags&hotVolume != 0, Material: h.material,
+		ID: h.id, flags: h.flags, validFrom: h.from, validTo: h.to}
 }

@@ -56,6 +56,10 @@ type Relationship struct {
 	ValidFrom         Date            `json:"validFrom,omitzero"`
 	ValidTo           Date            `json:"validTo,omitzero"`
 	Confidence        *float64        `json:"confidence,omitempty"`
+	// Thin marks a relationship a traversal built from its adjacency entry alone (see
+	// SubgraphQuery.Thin): Properties, Sources and Confidence are not filled in, and the
+	// full record must be read by id when they are wanted.
+	Thin bool `json:"-"`
 }
 
 // ValidAt reports whether r holds on day d: ValidFrom is unset or ≤ d, and ValidTo is

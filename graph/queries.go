@@ -17,13 +17,17 @@ type SubgraphQuery struct {
 	Direction Direction
 	Limit     int
 	AsOf      Date
+	// Thin lets the result's relationships be built from their adjacency entries
+	// (Relationship.Thin, without Properties, Sources and Confidence) instead of read
+	// from their records: for callers that do not need those fields.
+	Thin bool
 }
 
 // Subgraph returns the k-hop neighbourhood of q.IDs (the start entities always included).
 func (s *Store) Subgraph(ctx context.Context, q SubgraphQuery) (*Subgraph, error) {
 	var out *Subgraph
 	err := s.read(ctx, q.AsOf, func(v *txnView) (err error) {
-		out, err = subgraphOf(v, q.IDs, q.Depth, q.Types, q.Direction, q.Limit)
+		out, err = subgraphOf(v, q.IDs, q.Depth, q.Types, q.Direction, q.Limit, q.Thin)
 		return err
 	})
 	return out, err
@@ -126,13 +130,15 @@ type SupplyQuery struct {
 	Material string
 	MaxDepth int
 	AsOf     Date
+	// Thin is SubgraphQuery.Thin.
+	Thin bool
 }
 
 // SupplyChain returns the SUPPLIES neighbourhood of q.Of (and the facilities it operates).
 func (s *Store) SupplyChain(ctx context.Context, q SupplyQuery) (*Subgraph, error) {
 	var out *Subgraph
 	err := s.read(ctx, q.AsOf, func(v *txnView) (err error) {
-		out, err = supplyChainOf(v, q.Of, q.Upstream, q.Material, q.MaxDepth)
+		out, err = supplyChainOf(v, q.Of, q.Upstream, q.Material, q.MaxDepth, q.Thin)
 		return err
 	})
 	return out, err

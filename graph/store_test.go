@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -460,8 +462,9 @@ func TestStoreSurvivesReopen(t *testing.T) {
 
 func TestHotRoundTrip(t *testing.T) {
 	for _, r := range []*Relationship{
-		{Type: "OWNS", Share: fptr(0.123456789)},
-		{Type: "OWNS", ShareMin: fptr(0.25), ShareMax: fptr(0.5), ValidFrom: MustParseDate("1999-12-31"), ValidTo: MustParseDate("2030-01-01")},
+		{ID: "r1", Type: "OWNS", Share: fptr(0.123456789)},
+		{ID: "北方稀土>x", Type: "OWNS", ShareMin: fptr(0.25), ShareMax: fptr(0.5), ShareMinExclusive: true, ValidFrom: MustParseDate("1999-12-31"), ValidTo: MustParseDate("2030-01-01")},
+		{ID: strings.Repeat("r", 200), Type: "OWNS", ShareMin: fptr(0.1), ShareMax: fptr(0.2), ShareMaxExclusive: true},
 		{Type: "SUPPLIES", Properties: json.RawMessage(`{"volumeTpa":300,"material":"` + strings.Repeat("m", 300) + `"}`)},
 		{Type: "SUPPLIES", ValidFrom: MustParseDate("1950-01-01")},
 	} {
@@ -479,6 +482,83 @@ func TestHotRoundTrip(t *testing.T) {
 	}
 	if _, ok := decodeHot([]byte{1, 2, 3}); ok {
 		t.Error("decodeHot accepted a short payload")
+	}
+	// A version 1 payload (stores written before the id was added) is still read, without
+	// an id; a version 2 payload whose id length is off is refused.
+	v2 := hotOf(&Relationship{ID: "rel", Type: "OWNS", Share: fptr(0.5), Properties: json.RawMessage(`{"material":"NdPr"}`)}).encode()
+	v1 := append([]byte{1}, v2[1:len(v2)-4]...)
+	if got, ok := decodeHot(v1); !ok || got.id != "" || got.material != "NdPr" || got.min != 0.5 {
+		t.Errorf("decodeHot(version 1) = %+v, %v", got, ok)
+	}
+	if _, ok := decodeHot(v2[:len(v2)-1]); ok {
+		t.Error("decodeHot accepted a payload with a cut id")
+	}
+}
+
+// TestThinSubgraph checks that a subgraph built from adjacency payloads (Thin) names the
+// same entities and relationships, with the same fields apart from Properties, Sources
+// and Confidence, as one read from the records.
+func TestThinSubgraph(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	b := &Batch{Sources: []Source{{ID: "src", Title: "t"}}}
+	const n = 60
+	for i := range n {
+		b.Entities = append(b.Entities, Entity{ID: fmt.Sprintf("e%d", i), Kind: "Company", Name: fmt.Sprintf("E %d", i)})
+	}
+	for i := range 200 {
+		r := Relationship{ID: fmt.Sprintf("r%d", i), Type: []string{"OWNS", "SUPPLIES", "OPERATES"}[rng.IntN(3)],
+			From: fmt.Sprintf("e%d", rng.IntN(n)), To: fmt.Sprintf("e%d", rng.IntN(n)),
+			Properties: json.RawMessage(`{"material":"NdPr","volumeTpa":12}`), Sources: []string{"src"}, Confidence: fptr(0.8)}
+		switch rng.IntN(3) {
+		case 0:
+			r.Share = fptr(rng.Float64())
+		case 1:
+			lo := rng.Float64() / 2
+			r.ShareMin, r.ShareMax = fptr(lo), fptr(lo+0.25)
+			r.ShareMinExclusive, r.ShareMaxExclusive = rng.IntN(2) == 0, rng.IntN(2) == 0
+		}
+		if rng.IntN(2) == 0 {
+			r.ValidFrom = DateFromDays(int32(10000 + rng.IntN(5000)))
+		}
+		if rng.IntN(4) == 0 {
+			r.ValidTo = DateFromDays(int32(20000 + rng.IntN(5000)))
+		}
+		if r.From == r.To {
+			r.Type = "SUPPLIES"
+		}
+		if r.Type != "OWNS" {
+			r.Share, r.ShareMin, r.ShareMax, r.ShareMinExclusive, r.ShareMaxExclusive = nil, nil, nil, false, false
+		}
+		b.Relationships = append(b.Relationships, r)
+	}
+	MustApply(t, s, b)
+	asOf := DateFromDays(16000)
+	for i := range 20 {
+		q := SubgraphQuery{IDs: []string{fmt.Sprintf("e%d", i)}, Depth: 1 + i%3, Limit: 500, Direction: Direction(i % 3), AsOf: asOf}
+		full, err := s.Subgraph(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Thin = true
+		thin, err := s.Subgraph(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(thin.Entities, full.Entities) || len(thin.Relationships) != len(full.Relationships) {
+			t.Fatalf("%+v: thin and full subgraphs differ in entities or relationship count", q)
+		}
+		for j, r := range thin.Relationships {
+			if !r.Thin {
+				t.Fatalf("%+v: relationship %s is not thin", q, r.ID)
+			}
+			want := *full.Relationships[j]
+			want.Properties, want.Sources, want.Confidence, want.Thin = nil, nil, nil, true
+			if !reflect.DeepEqual(*r, want) {
+				t.Errorf("%+v: thin relationship\n%+v\nwant\n%+v", q, *r, want)
+			}
+		}
 	}
 }
 

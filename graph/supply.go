@@ -75,7 +75,7 @@ func supMaterial(material string) func(arc) bool {
 //
 // Errors: EINVALID for a negative maxDepth; ELIMIT for maxDepth above Limits.MaxDepth;
 // ENOTFOUND for an unknown id.
-func supplyChainOf(v view, of string, upstream bool, material string, maxDepth int) (*Subgraph, error) {
+func supplyChainOf(v view, of string, upstream bool, material string, maxDepth int, thin bool) (*Subgraph, error) {
 	l := v.limits()
 	if err := checkDepth(l, "maxDepth", maxDepth); err != nil {
 		return nil, err
@@ -90,13 +90,13 @@ func supplyChainOf(v view, of string, upstream bool, material string, maxDepth i
 	switch {
 	case errors.Is(err, errBudget):
 		c.truncated = true
-		return c.subgraph(v)
+		return c.subgraph(v, thin)
 	case err != nil:
 		return nil, err
 	}
 	for _, a := range ops {
 		c.addNode(a.Other)
-		c.addRel(a.Rel)
+		c.addRel(root, a)
 	}
 	dir, keep := supDirection(upstream), supMaterial(material)
 	err = c.bfs(v, slices.Clone(c.nodes), maxDepth, l.MaxSubgraph, func(n NodeID, fn func(arc) bool) error {
@@ -110,7 +110,7 @@ func supplyChainOf(v view, of string, upstream bool, material string, maxDepth i
 	if err != nil {
 		return nil, err
 	}
-	return c.subgraph(v)
+	return c.subgraph(v, thin)
 }
 
 // supplyPathsOf returns the simple supply paths with the flow from `from` to `to`:

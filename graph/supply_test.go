@@ -686,7 +686,7 @@ func TestSupplyChain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := supChainGraph(t, tt.lim)
-			g, err := supplyChainOf(v, tt.of, tt.upstream, tt.material, tt.maxDepth)
+			g, err := supplyChainOf(v, tt.of, tt.upstream, tt.material, tt.maxDepth, false)
 			if err != nil {
 				t.Fatalf("supplyChain(%s, upstream %v, %q, %d) error %v", tt.of, tt.upstream, tt.material, tt.maxDepth, err)
 			}
@@ -706,13 +706,13 @@ func TestSupplyChain(t *testing.T) {
 		})
 	}
 	v := supChainGraph(t, Limits{MaxDepth: 4})
-	if _, err := supplyChainOf(v, "K", true, "", 5); ErrorCode(err) != ELIMIT {
+	if _, err := supplyChainOf(v, "K", true, "", 5, false); ErrorCode(err) != ELIMIT {
 		t.Errorf("supplyChain maxDepth 5 over a cap of 4: error %v, want %s", err, ELIMIT)
 	}
-	if _, err := supplyChainOf(v, "K", true, "", -1); ErrorCode(err) != EINVALID {
+	if _, err := supplyChainOf(v, "K", true, "", -1, false); ErrorCode(err) != EINVALID {
 		t.Errorf("supplyChain maxDepth -1: error %v, want %s", err, EINVALID)
 	}
-	if _, err := supplyChainOf(v, "nobody", true, "", 1); ErrorCode(err) != ENOTFOUND {
+	if _, err := supplyChainOf(v, "nobody", true, "", 1, false); ErrorCode(err) != ENOTFOUND {
 		t.Errorf("supplyChain(nobody): error %v, want %s", err, ENOTFOUND)
 	}
 }
@@ -1024,14 +1024,14 @@ func TestSupplyOnStore(t *testing.T) {
 		if !supNear(x.Share, 0.6) || !slices.Equal(supPathIDs(x.Paths), []string{"K P S M2"}) {
 			t.Errorf("exposure(K, CN) = %v %v, want 0.6 [K P S M2]", x.Share, supPathIDs(x.Paths))
 		}
-		g, err := supplyChainOf(v, "K", true, "oxide", 8)
+		g, err := supplyChainOf(v, "K", true, "oxide", 8, false)
 		if err != nil {
 			return err
 		}
 		if got := travSorted(travEntityIDs(g.Entities)); !slices.Equal(got, []string{"K", "P"}) {
 			t.Errorf("supplyChain(K, oxide) = %v, want [K P]", got)
 		}
-		g, err = supplyChainOf(v, "P", true, "", 8)
+		g, err = supplyChainOf(v, "P", true, "", 8, false)
 		if err != nil {
 			return err
 		}
@@ -1059,7 +1059,7 @@ func TestSupplyOnStore(t *testing.T) {
 		if got := supPathIDs(all); !slices.Equal(got, []string{"M1 S P K"}) {
 			t.Errorf("paths(M1, K) = %v, want [M1 S P K]", got)
 		}
-		sg, err := subgraphOf(v, []string{"S"}, 1, nil, Both, 10)
+		sg, err := subgraphOf(v, []string{"S"}, 1, nil, Both, 10, false)
 		if err != nil {
 			return err
 		}

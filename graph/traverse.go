@@ -61,7 +61,7 @@ func travFlip(a arc, other NodeID) arc {
 // Errors: EINVALID for no ids, a negative depth or a limit below 1; ELIMIT for more ids
 // than Limits.MaxSubgraph, depth above Limits.MaxDepth or limit above Limits.MaxSubgraph;
 // ENOTFOUND for an unknown id.
-func subgraphOf(v view, ids []string, depth int, types []string, dir Direction, limit int) (*Subgraph, error) {
+func subgraphOf(v view, ids []string, depth int, types []string, dir Direction, limit int, thin bool) (*Subgraph, error) {
 	l := v.limits()
 	if len(ids) == 0 {
 		return nil, Invalid("ids", "must name at least one entity")
@@ -90,7 +90,7 @@ func subgraphOf(v view, ids []string, depth int, types []string, dir Direction, 
 	if err != nil {
 		return nil, err
 	}
-	return c.subgraph(v)
+	return c.subgraph(v, thin)
 }
 
 // travCollector gathers the entities and relationships of a Subgraph, each once, in the
@@ -98,7 +98,7 @@ func subgraphOf(v view, ids []string, depth int, types []string, dir Direction, 
 type travCollector struct {
 	nodes     []NodeID
 	has       map[NodeID]struct{}
-	rels      []RelID
+	rels      []collectedRel
 	hasRel    map[RelID]struct{}
 	truncated bool
 }
@@ -117,10 +117,17 @@ func (c *travCollector) addNode(n NodeID) bool {
 	return true
 }
 
-func (c *travCollector) addRel(r RelID) {
-	if _, ok := c.hasRel[r]; !ok {
-		c.hasRel[r] = struct{}{}
-		c.rels = append(c.rels, r)
+// collectedRel is a collected relationship: the arc that reached it from entity at.
+type collectedRel struct {
+	a  arc
+	at NodeID
+}
+
+// addRel adds the relationship of a, reached from entity at, unless it is collected.
+func (c *travCollector) addRel(at NodeID, a arc) {
+	if _, ok := c.hasRel[a.Rel]; !ok {
+		c.hasRel[a.Rel] = struct{}{}
+		c.rels = append(c.rels, collectedRel{a: a, at: at})
 	}
 }
 
@@ -143,7 +150,7 @@ func (c *travCollector) bfs(v view, frontier []NodeID, depth, limit int, expand 
 					c.addNode(a.Other)
 					next = append(next, a.Other)
 				}
-				c.addRel(a.Rel)
+				c.addRel(n, a)
 				return true
 			})
 			if errors.Is(err, errBudget) {
@@ -162,12 +169,17 @@ func (c *travCollector) bfs(v view, frontier []NodeID, depth, limit int, expand 
 	return nil
 }
 
-// subgraph materializes what c collected.
-func (c *travCollector) subgraph(v view) (*Subgraph, error) {
+// subgraph materializes what c collected. With thin, a relationship whose adjacency
+// payload names it is built from that payload (thinRelationship) instead of its record.
+func (c *travCollector) subgraph(v view, thin bool) (*Subgraph, error) {
 	g := &Subgraph{
 		Entities:      make([]*Entity, 0, len(c.nodes)),
 		Relationships: make([]*Relationship, 0, len(c.rels)),
 		Truncated:     c.truncated,
+	}
+	var byNode map[NodeID]*Entity
+	if thin {
+		byNode = make(map[NodeID]*Entity, len(c.nodes))
 	}
 	for _, n := range c.nodes {
 		e, err := v.entity(n)
@@ -175,11 +187,26 @@ func (c *travCollector) subgraph(v view) (*Subgraph, error) {
 			return nil, err
 		}
 		g.Entities = append(g.Entities, e)
+		if thin {
+			byNode[n] = e
+		}
 	}
 	for _, r := range c.rels {
-		rel, err := v.relationship(r)
-		if err != nil {
-			return nil, err
+		var rel *Relationship
+		if thin {
+			from, to := r.at, r.a.Other
+			if !r.a.Out {
+				from, to = to, from
+			}
+			if f, t := byNode[from], byNode[to]; f != nil && t != nil {
+				rel = thinRelationship(r.a, f.ID, t.ID)
+			}
+		}
+		if rel == nil {
+			var err error
+			if rel, err = v.relationship(r.a.Rel); err != nil {
+				return nil, err
+			}
 		}
 		g.Relationships = append(g.Relationships, rel)
 	}

@@ -107,7 +107,7 @@ func TestTraverseSubgraph(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := travLine(t, Limits{})
-			g, err := subgraphOf(v, tt.ids, tt.depth, tt.types, tt.dir, tt.limit)
+			g, err := subgraphOf(v, tt.ids, tt.depth, tt.types, tt.dir, tt.limit, false)
 			if err != nil {
 				t.Fatalf("subgraphOf(%v, %d, %v, %v, %d) error %v", tt.ids, tt.depth, tt.types, tt.dir, tt.limit, err)
 			}
@@ -130,7 +130,7 @@ func TestTraverseSubgraphSelfLoopAndParallel(t *testing.T) {
 	rels := []*Relationship{travRel("aa", "A", "a", "a"), travRel("ab1", "A", "a", "b"),
 		travRel("ab2", "A", "a", "b"), travRel("ba", "A", "b", "a")}
 	v := newMemView(t, Date{}, Limits{}, ents, rels)
-	g, err := subgraphOf(v, []string{"a"}, 2, nil, Both, 10)
+	g, err := subgraphOf(v, []string{"a"}, 2, nil, Both, 10, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +148,16 @@ func TestTraverseArguments(t *testing.T) {
 		code  string
 		field string
 	}{
-		{"subgraph no ids", func() error { _, err := subgraphOf(v, nil, 1, nil, Both, 10); return err }, EINVALID, "ids"},
-		{"subgraph unknown id", func() error { _, err := subgraphOf(v, []string{"a", "zz"}, 1, nil, Both, 10); return err }, ENOTFOUND, ""},
-		{"subgraph negative depth", func() error { _, err := subgraphOf(v, []string{"a"}, -1, nil, Both, 10); return err }, EINVALID, "depth"},
-		{"subgraph depth over cap", func() error { _, err := subgraphOf(v, []string{"a"}, 6, nil, Both, 10); return err }, ELIMIT, "depth"},
-		{"subgraph limit 0", func() error { _, err := subgraphOf(v, []string{"a"}, 1, nil, Both, 0); return err }, EINVALID, "limit"},
-		{"subgraph limit over cap", func() error { _, err := subgraphOf(v, []string{"a"}, 1, nil, Both, 31); return err }, ELIMIT, "limit"},
-		{"subgraph too many ids", func() error { _, err := subgraphOf(v, slices.Repeat([]string{"a"}, 31), 1, nil, Both, 10); return err }, ELIMIT, "ids"},
+		{"subgraph no ids", func() error { _, err := subgraphOf(v, nil, 1, nil, Both, 10, false); return err }, EINVALID, "ids"},
+		{"subgraph unknown id", func() error { _, err := subgraphOf(v, []string{"a", "zz"}, 1, nil, Both, 10, false); return err }, ENOTFOUND, ""},
+		{"subgraph negative depth", func() error { _, err := subgraphOf(v, []string{"a"}, -1, nil, Both, 10, false); return err }, EINVALID, "depth"},
+		{"subgraph depth over cap", func() error { _, err := subgraphOf(v, []string{"a"}, 6, nil, Both, 10, false); return err }, ELIMIT, "depth"},
+		{"subgraph limit 0", func() error { _, err := subgraphOf(v, []string{"a"}, 1, nil, Both, 0, false); return err }, EINVALID, "limit"},
+		{"subgraph limit over cap", func() error { _, err := subgraphOf(v, []string{"a"}, 1, nil, Both, 31, false); return err }, ELIMIT, "limit"},
+		{"subgraph too many ids", func() error {
+			_, err := subgraphOf(v, slices.Repeat([]string{"a"}, 31), 1, nil, Both, 10, false)
+			return err
+		}, ELIMIT, "ids"},
 		{"shortestPath unknown from", func() error { _, err := shortestPathOf(v, "zz", "a", nil, Both, 3); return err }, ENOTFOUND, ""},
 		{"shortestPath unknown to", func() error { _, err := shortestPathOf(v, "a", "zz", nil, Both, 3); return err }, ENOTFOUND, ""},
 		{"shortestPath maxDepth over cap", func() error { _, err := shortestPathOf(v, "a", "b", nil, Both, 6); return err }, ELIMIT, "maxDepth"},
@@ -362,7 +365,7 @@ func TestTraverseSubgraphMatchesBFS(t *testing.T) {
 		}
 		limit := 1 + rng.IntN(n+2)
 		what := fmt.Sprintf("round %d: subgraph(%v, depth %d, %v, %v, limit %d)", round, seeds, depth, types, dir, limit)
-		g, err := subgraphOf(v, seeds, depth, types, dir, limit)
+		g, err := subgraphOf(v, seeds, depth, types, dir, limit, false)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -668,7 +671,7 @@ func TestTraverseBudget(t *testing.T) {
 	})
 	t.Run("subgraph", func(t *testing.T) {
 		v := newMemView(t, Date{}, lim, ents, rels)
-		g, err := subgraphOf(v, []string{"k0"}, 3, nil, Both, 1000)
+		g, err := subgraphOf(v, []string{"k0"}, 3, nil, Both, 1000, false)
 		if err != nil {
 			t.Fatalf("subgraph error %v, want a truncated result", err)
 		}

@@ -22,6 +22,39 @@ type arc struct {
 	HasVolume bool
 	// Material is properties.material ("" when absent).
 	Material string
+	// ID is the relationship's public id, "" when the store's payload predates it (then
+	// only its record names it).
+	ID string
+	// flags, validFrom and validTo are the hot payload's, for thinRelationship.
+	flags              byte
+	validFrom, validTo int32
+}
+
+// thinRelationship builds the relationship a reached from the hot payload alone, given
+// the public ids of its ends, or returns nil when the payload has no public id. The
+// result has every field except Properties, Sources and Confidence, and is marked Thin.
+func thinRelationship(a arc, from, to string) *Relationship {
+	if a.ID == "" {
+		return nil
+	}
+	r := &Relationship{ID: a.ID, Type: a.Type, From: from, To: to, Thin: true}
+	if a.Known {
+		lo, hi := a.Min, a.Max
+		if a.flags&hotRange == 0 {
+			r.Share = &lo
+		} else {
+			r.ShareMin, r.ShareMax = &lo, &hi
+			r.ShareMinExclusive = a.flags&hotMinExcl != 0
+			r.ShareMaxExclusive = a.flags&hotMaxExcl != 0
+		}
+	}
+	if a.flags&hotFrom != 0 {
+		r.ValidFrom = DateFromDays(a.validFrom)
+	}
+	if a.flags&hotTo != 0 {
+		r.ValidTo = DateFromDays(a.validTo)
+	}
+	return r
 }
 
 // Mid returns the midpoint of the share interval (0 when unknown).

@@ -29,7 +29,7 @@ func (q *queryResolver) Subgraph(ctx context.Context, args struct {
 	AsOf      *Date
 }) (*subgraphResolver, error) {
 	sg, err := q.store.Subgraph(ctx, graph.SubgraphQuery{IDs: ids(args.IDs), Depth: int(args.Depth), Types: deref(args.Types),
-		Direction: direction(args.Direction), Limit: int(args.Limit), AsOf: dateArg(args.AsOf)})
+		Direction: direction(args.Direction), Limit: int(args.Limit), AsOf: dateArg(args.AsOf), Thin: thinEnough(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (q *queryResolver) SupplyChain(ctx context.Context, args struct {
 	AsOf      *Date
 }) (*subgraphResolver, error) {
 	sg, err := q.store.SupplyChain(ctx, graph.SupplyQuery{Of: string(args.Of), Upstream: args.Direction != "DOWNSTREAM",
-		Material: deref(args.Material), MaxDepth: int(args.MaxDepth), AsOf: dateArg(args.AsOf)})
+		Material: deref(args.Material), MaxDepth: int(args.MaxDepth), AsOf: dateArg(args.AsOf), Thin: thinEnough(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +162,20 @@ func (q *queryResolver) Exposure(ctx context.Context, args struct {
 }
 
 // subgraph wraps sg, priming the loader with its entities.
+// thinEnough reports whether the Subgraph being resolved in ctx selects none of the
+// relationship fields that only a relationship's record holds (properties, sources,
+// confidence), so that the store may build its relationships from adjacency entries
+// (graph.SubgraphQuery.Thin). A visualizer's subgraph of ids, types, ends and shares
+// then reads no relationship record at all.
+func thinEnough(ctx context.Context) bool {
+	for _, f := range []string{"relationships.properties", "relationships.sources", "relationships.confidence"} {
+		if graphql.HasSelectedField(ctx, f) {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *Resolver) subgraph(ctx context.Context, sg *graph.Subgraph) *subgraphResolver {
 	r.loadersFor(ctx).Prime(ctx, sg.Entities...)
 	return &subgraphResolver{truncated: sg.Truncated, entities: r.entityResolvers(sg.Entities), relationships: r.relationshipResolvers(ctx, sg.Relationships, sg.Entities)}

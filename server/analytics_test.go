@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -170,5 +172,55 @@ func TestPathsAndExposureFields(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "nzb,weld" {
 		t.Errorf("supplyChain(nzb) in 2019 = %v", ids)
+	}
+}
+
+// TestSubgraphRelationshipFields checks that a subgraph answers the same whether its
+// relationships come from adjacency entries (no record-only field selected) or from
+// records (properties, sources or confidence selected, here through a fragment), and that
+// a thin relationship still answers a record-only field.
+func TestSubgraphRelationshipFields(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	const common = `id type from { id } to { id } share shareMin shareMax validFrom validTo`
+	type rel struct {
+		ID, Type           string
+		From, To           struct{ ID string }
+		Share              *float64
+		ShareMin, ShareMax *float64
+		ValidFrom, ValidTo *string
+		Properties         map[string]any
+		Sources            []struct{ ID string }
+	}
+	var thin, full struct {
+		Subgraph struct{ Relationships []rel }
+	}
+	ts.mustQuery(t, `{ subgraph(ids: ["nzb"], depth: 1) { relationships { `+common+` } } }`, nil, &thin)
+	ts.mustQuery(t, `{ subgraph(ids: ["nzb"], depth: 1) { relationships { ...R } } } fragment R on Relationship { `+common+` properties sources { id } }`, nil, &full)
+	if len(thin.Subgraph.Relationships) != 5 || len(full.Subgraph.Relationships) != 5 {
+		t.Fatalf("relationships: %d thin, %d full, want 5", len(thin.Subgraph.Relationships), len(full.Subgraph.Relationships))
+	}
+	for i, f := range full.Subgraph.Relationships {
+		th := thin.Subgraph.Relationships[i]
+		f.Properties, f.Sources = nil, nil
+		if !reflect.DeepEqual(th, f) {
+			t.Errorf("relationship %d: thin %+v, full %+v", i, th, f)
+		}
+	}
+	byID := map[string]rel{}
+	for _, r := range full.Subgraph.Relationships {
+		byID[r.ID] = r
+	}
+	if got := byID["sup-1"]; got.Properties["material"] != "ndpr-oxide" || got.ShareMin == nil || *got.ShareMin != 0.1 {
+		t.Errorf("sup-1 from its record: %+v", got)
+	}
+	if got := byID["own-nre"]; len(got.Sources) != 1 || got.Sources[0].ID != "src-a" || got.ValidFrom == nil || *got.ValidFrom != "2024-12-01" {
+		t.Errorf("own-nre from its record: %+v", got)
+	}
+
+	// A thin relationship asked for a record-only field reads the record.
+	r := &relationshipResolver{rel: &graph.Relationship{ID: "sup-1", Type: "SUPPLIES", From: "weld", To: "nzb", Thin: true},
+		root: NewResolver(ts.store), ctx: context.Background()}
+	if p := r.Properties(); p == nil || !strings.Contains(string(p.raw), "ndpr-oxide") {
+		t.Errorf("thin relationship's properties = %v, want the record's", p)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/graphql-go"
@@ -233,14 +234,18 @@ type relationshipResolver struct {
 	// ends, when set, holds entities already read with the relationship (a subgraph's
 	// or a path's), so from and to need no loader call at all.
 	ends map[string]*graph.Entity
+	// full and fullRel: record's read of a thin rel (Sources may run concurrently with
+	// the plain getters).
+	full    sync.Once
+	fullRel *graph.Relationship
 }
 
 func (r *relationshipResolver) ID() graphql.ID       { return graphql.ID(r.rel.ID) }
 func (r *relationshipResolver) Type() string         { return r.rel.Type }
-func (r *relationshipResolver) Properties() *JSON    { return jsonOrNil(r.rel.Properties) }
+func (r *relationshipResolver) Properties() *JSON    { return jsonOrNil(r.record().Properties) }
 func (r *relationshipResolver) ValidFrom() *Date     { return dateOrNil(r.rel.ValidFrom) }
 func (r *relationshipResolver) ValidTo() *Date       { return dateOrNil(r.rel.ValidTo) }
-func (r *relationshipResolver) Confidence() *float64 { return r.rel.Confidence }
+func (r *relationshipResolver) Confidence() *float64 { return r.record().Confidence }
 func (r *relationshipResolver) ShareMin() *float64   { return r.rel.ShareMin }
 func (r *relationshipResolver) ShareMax() *float64   { return r.rel.ShareMax }
 
@@ -273,7 +278,24 @@ func (r *relationshipResolver) end(id string) *entityResolver {
 }
 
 func (r *relationshipResolver) Sources(ctx context.Context) ([]*sourceResolver, error) {
-	return r.root.sources(ctx, r.rel.Sources)
+	return r.root.sources(ctx, r.record().Sources)
+}
+
+// record returns the relationship with every field. A thin one (graph.Relationship.Thin,
+// built from an adjacency entry when the query selected none of properties, sources and
+// confidence: thinEnough) is read by id the first time such a field is asked for anyway;
+// should it have been deleted since, the thin fields stand and the others are empty.
+func (r *relationshipResolver) record() *graph.Relationship {
+	if !r.rel.Thin {
+		return r.rel
+	}
+	r.full.Do(func() {
+		r.fullRel = r.rel
+		if full, err := r.root.store.Relationship(r.ctx, r.rel.ID); err == nil {
+			r.fullRel = full
+		}
+	})
+	return r.fullRel
 }
 
 func (r *Resolver) entityByID(ctx context.Context, id string) (*entityResolver, error) {
