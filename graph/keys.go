@@ -199,7 +199,10 @@ func (h hot) encode() []byte {
 }
 
 // decodeHot reads a version 1 or 2 payload; ok is false for anything else.
-func decodeHot(b []byte) (h hot, ok bool) {
+func decodeHot(b []byte) (h hot, ok bool) { return decodeHotID(b, true) }
+
+// decodeHotID is decodeHot that leaves id empty, saving its allocation, unless withID.
+func decodeHotID(b []byte, withID bool) (h hot, ok bool) {
 	if len(b) < hotFixedLen || (b[0] != 1 && b[0] != hotVersion) || len(b) < hotFixedLen+int(b[34]) {
 		return hot{}, false
 	}
@@ -221,7 +224,9 @@ func decodeHot(b []byte) (h hot, ok bool) {
 	if w <= 0 || uint64(len(rest)-w) != n {
 		return hot{}, false
 	}
-	h.id = string(rest[w:])
+	if withID {
+		h.id = string(rest[w:])
+	}
 	return h, true
 }
 

@@ -70,6 +70,9 @@ func (v *memView) relationship(r RelID) (*Relationship, error) {
 
 func (v *memView) limits() Limits { return v.lim }
 
+// wantRelIDs does nothing: memArc leaves arc.ID empty, so subgraphs read records.
+func (v *memView) wantRelIDs() {}
+
 func (v *memView) arcs(n NodeID, dir Direction, types []string, fn func(arc) bool) error {
 	visit := func(ids []RelID, out bool) (bool, error) {
 		for _, id := range ids {

@@ -50,6 +50,8 @@ type txnView struct {
 	visits   int
 	// exhausted is set once spend has reported errBudget (TraversalStats counts it).
 	exhausted bool
+	// relIDs makes arcs carry the relationships' public ids (wantRelIDs).
+	relIDs bool
 	ents      map[NodeID]*Entity
 	rels      map[RelID]*Relationship
 	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
@@ -78,6 +80,8 @@ func (v *txnView) closeIterators() {
 }
 
 func (v *txnView) limits() Limits { return v.lim }
+
+func (v *txnView) wantRelIDs() { v.relIDs = true }
 
 func (v *txnView) lookup(id string) (NodeID, error) {
 	item, err := v.txn.Get(nodeIDKey(id))
@@ -212,7 +216,7 @@ func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, er
 		var h hot
 		err := item.Value(func(b []byte) error {
 			var ok bool
-			h, ok = decodeHot(b)
+			h, ok = decodeHotID(b, v.relIDs)
 			if !ok {
 				return errors.New("graph: malformed adjacency payload")
 			}

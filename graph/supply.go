@@ -84,6 +84,9 @@ func supplyChainOf(v view, of string, upstream bool, material string, maxDepth i
 	if err != nil {
 		return nil, err
 	}
+	if thin {
+		v.wantRelIDs()
+	}
 	c := newTravCollector()
 	c.addNode(root)
 	ops, err := supFacilities(v, root)

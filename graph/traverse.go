@@ -75,6 +75,9 @@ func subgraphOf(v view, ids []string, depth int, types []string, dir Direction, 
 	if err := checkCount("limit", limit, l.MaxSubgraph); err != nil {
 		return nil, err
 	}
+	if thin {
+		v.wantRelIDs()
+	}
 	c := newTravCollector()
 	for _, id := range ids {
 		n, err := v.lookup(id)

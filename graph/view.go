@@ -77,6 +77,9 @@ type view interface {
 	arcs(n NodeID, dir Direction, types []string, fn func(arc) bool) error
 	// limits returns the caps in force.
 	limits() Limits
+	// wantRelIDs makes later arcs carry the relationships' public ids (arc.ID) where the
+	// store has them; without it arc.ID may be empty, which saves an allocation per arc.
+	wantRelIDs()
 }
 
 // buildPath materializes the walk that starts at start and follows arcs in order.

@@ -104,7 +104,7 @@ func (q *queryResolver) UltimateController(ctx context.Context, args struct {
 		return nil, err
 	}
 	q.loadersFor(ctx).Prime(ctx, c.Controller)
-	return &controlResolver{c: c, controller: &entityResolver{e: c.Controller, root: q.Resolver}, paths: q.paths(ctx, c.Paths)}, nil
+	return &controlResolver{c: c, controller: newEntityResolver(c.Controller, q.Resolver), paths: q.paths(ctx, c.Paths)}, nil
 }
 
 func (q *queryResolver) BeneficialOwners(ctx context.Context, args struct {
@@ -189,7 +189,7 @@ func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Rela
 	}
 	out := make([]*relationshipResolver, len(rels))
 	for i, rel := range rels {
-		out[i] = &relationshipResolver{rel: rel, root: r, ctx: ctx, ends: ends}
+		out[i] = newRelationshipResolver(rel, r, ctx, ends)
 	}
 	return out
 }
@@ -211,7 +211,7 @@ func (r *Resolver) stakes(ctx context.Context, st []graph.Stake) []*stakeResolve
 	out := make([]*stakeResolver, len(st))
 	for i := range st {
 		r.loadersFor(ctx).Prime(ctx, st[i].Entity)
-		out[i] = &stakeResolver{s: &st[i], entity: &entityResolver{e: st[i].Entity, root: r}}
+		out[i] = &stakeResolver{s: &st[i], entity: newEntityResolver(st[i].Entity, r)}
 	}
 	return out
 }

@@ -218,8 +218,8 @@ func TestSubgraphRelationshipFields(t *testing.T) {
 	}
 
 	// A thin relationship asked for a record-only field reads the record.
-	r := &relationshipResolver{rel: &graph.Relationship{ID: "sup-1", Type: "SUPPLIES", From: "weld", To: "nzb", Thin: true},
-		root: NewResolver(ts.store), ctx: context.Background()}
+	r := newRelationshipResolver(&graph.Relationship{ID: "sup-1", Type: "SUPPLIES", From: "weld", To: "nzb", Thin: true},
+		NewResolver(ts.store), context.Background(), nil)
 	if p := r.Properties(); p == nil || !strings.Contains(string(p.raw), "ndpr-oxide") {
 		t.Errorf("thin relationship's properties = %v, want the record's", p)
 	}

@@ -155,7 +155,7 @@ func (m *mutationResolver) UpsertEntity(ctx context.Context, args struct{ Input 
 		return nil, err
 	}
 	e := bb.b.Entities[0]
-	return &entityResolver{e: &e, root: m.Resolver}, nil
+	return newEntityResolver(&e, m.Resolver), nil
 }
 
 func (m *mutationResolver) UpsertRelationship(ctx context.Context, args struct{ Input relationshipInput }) (*relationshipResolver, error) {
@@ -172,7 +172,7 @@ func (m *mutationResolver) UpsertRelationship(ctx context.Context, args struct{ 
 	}
 	rel := bb.b.Relationships[0]
 	rel.ID = a.Relationships[0]
-	return &relationshipResolver{rel: &rel, root: m.Resolver, ctx: ctx}, nil
+	return newRelationshipResolver(&rel, m.Resolver, ctx, nil), nil
 }
 
 func (m *mutationResolver) DeleteEntity(ctx context.Context, args struct {

@@ -52,7 +52,7 @@ func (q *queryResolver) Entity(ctx context.Context, args struct{ ID graphql.ID }
 		return nil, err
 	}
 	q.loadersFor(ctx).Prime(ctx, e)
-	return &entityResolver{e: e, root: q.Resolver}, nil
+	return newEntityResolver(e, q.Resolver), nil
 }
 
 func (q *queryResolver) Entities(ctx context.Context, args struct {
@@ -77,7 +77,7 @@ func (q *queryResolver) Relationship(ctx context.Context, args struct{ ID graphq
 	if err != nil {
 		return nil, err
 	}
-	return &relationshipResolver{rel: rel, root: q.Resolver, ctx: ctx}, nil
+	return newRelationshipResolver(rel, q.Resolver, ctx, nil), nil
 }
 
 func (q *queryResolver) Search(ctx context.Context, args struct {
@@ -91,7 +91,7 @@ func (q *queryResolver) Search(ctx context.Context, args struct {
 	}
 	out := make([]*searchHitResolver, len(hits))
 	for i, h := range hits {
-		out[i] = &searchHitResolver{EntityField: &entityResolver{e: h.Entity, root: q.Resolver}, ScoreField: h.Score}
+		out[i] = &searchHitResolver{EntityField: newEntityResolver(h.Entity, q.Resolver), ScoreField: h.Score}
 	}
 	return out, nil
 }
@@ -107,7 +107,7 @@ func (q *queryResolver) EntitiesByIdentifier(ctx context.Context, args struct{ S
 func (r *Resolver) entityResolvers(ents []*graph.Entity) []*entityResolver {
 	out := make([]*entityResolver, len(ents))
 	for i, e := range ents {
-		out[i] = &entityResolver{e: e, root: r}
+		out[i] = newEntityResolver(e, r)
 	}
 	return out
 }
@@ -123,13 +123,18 @@ func (q *queryResolver) Stats(ctx context.Context) (*statsResolver, error) {
 // entityResolver resolves an Entity. Its leaf getters take no context and return no
 // error, so graphql-go runs them inline (engineering notes §1.2).
 type entityResolver struct {
+	// ID, Kind and Name are fields, not methods: graphql-go (UseFieldResolvers) reads a
+	// field without the reflective call a method costs, and a subgraph renders hundreds.
+	ID   graphql.ID
+	Kind string
+	Name string
 	e    *graph.Entity
 	root *Resolver
 }
 
-func (r *entityResolver) ID() graphql.ID { return graphql.ID(r.e.ID) }
-func (r *entityResolver) Kind() string   { return r.e.Kind }
-func (r *entityResolver) Name() string   { return r.e.Name }
+func newEntityResolver(e *graph.Entity, root *Resolver) *entityResolver {
+	return &entityResolver{ID: graphql.ID(e.ID), Kind: e.Kind, Name: e.Name, e: e, root: root}
+}
 func (r *entityResolver) Aliases() []string {
 	if r.e.Aliases == nil {
 		return []string{}
@@ -228,6 +233,9 @@ func (r *sourceResolver) Published() *Date   { return dateOrNil(r.s.Published) }
 // hundreds of relationships. An end that cannot be read (the store guarantees both ends
 // exist) resolves to null, which GraphQL reports as an INTERNAL error.
 type relationshipResolver struct {
+	// ID and Type are fields for the reason entityResolver's are.
+	ID   graphql.ID
+	Type string
 	rel  *graph.Relationship
 	root *Resolver
 	ctx  context.Context
@@ -240,8 +248,10 @@ type relationshipResolver struct {
 	fullRel *graph.Relationship
 }
 
-func (r *relationshipResolver) ID() graphql.ID       { return graphql.ID(r.rel.ID) }
-func (r *relationshipResolver) Type() string         { return r.rel.Type }
+func newRelationshipResolver(rel *graph.Relationship, root *Resolver, ctx context.Context, ends map[string]*graph.Entity) *relationshipResolver {
+	return &relationshipResolver{ID: graphql.ID(rel.ID), Type: rel.Type, rel: rel, root: root, ctx: ctx, ends: ends}
+}
+
 func (r *relationshipResolver) Properties() *JSON    { return jsonOrNil(r.record().Properties) }
 func (r *relationshipResolver) ValidFrom() *Date     { return dateOrNil(r.rel.ValidFrom) }
 func (r *relationshipResolver) ValidTo() *Date       { return dateOrNil(r.rel.ValidTo) }
@@ -268,7 +278,7 @@ func (r *relationshipResolver) To() *entityResolver { return r.end(r.rel.To) }
 
 func (r *relationshipResolver) end(id string) *entityResolver {
 	if e, ok := r.ends[id]; ok {
-		return &entityResolver{e: e, root: r.root}
+		return newEntityResolver(e, r.root)
 	}
 	e, err := r.root.entityByID(r.ctx, id)
 	if err != nil {
@@ -303,7 +313,7 @@ func (r *Resolver) entityByID(ctx context.Context, id string) (*entityResolver, 
 	if err != nil {
 		return nil, err
 	}
-	return &entityResolver{e: e, root: r}, nil
+	return newEntityResolver(e, r), nil
 }
 
 type searchHitResolver struct {
@@ -345,7 +355,7 @@ func (c *entityConnection) PageInfo() *pageInfo {
 func (c *entityConnection) Edges() []*entityEdge {
 	out := make([]*entityEdge, len(c.page.Items))
 	for i, e := range c.page.Items {
-		out[i] = &entityEdge{cursor: c.page.Cursors[i], node: &entityResolver{e: e, root: c.root}}
+		out[i] = &entityEdge{cursor: c.page.Cursors[i], node: newEntityResolver(e, c.root)}
 	}
 	return out
 }
@@ -372,7 +382,7 @@ func (c *relationshipConnection) PageInfo() *pageInfo {
 func (c *relationshipConnection) Edges() []*relationshipEdge {
 	out := make([]*relationshipEdge, len(c.page.Items))
 	for i, r := range c.page.Items {
-		out[i] = &relationshipEdge{cursor: c.page.Cursors[i], node: &relationshipResolver{rel: r, root: c.root, ctx: c.ctx}}
+		out[i] = &relationshipEdge{cursor: c.page.Cursors[i], node: newRelationshipResolver(r, c.root, c.ctx, nil)}
 	}
 	return out
 }

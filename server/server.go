@@ -70,6 +70,7 @@ func ParseSchema(sdl string, store *graph.Store, log *zap.Logger, opts ...graphq
 	}
 	opts = append([]graphql.SchemaOpt{
 		graphql.UseStringDescriptions(),
+		graphql.UseFieldResolvers(), // entityResolver and relationshipResolver expose hot scalars as fields
 		graphql.MaxDepth(15),
 		graphql.MaxQueryLength(64 << 10),
 		graphql.MaxSelections(20_000),
