@@ -178,14 +178,16 @@ func thinEnough(ctx context.Context) bool {
 
 func (r *Resolver) subgraph(ctx context.Context, sg *graph.Subgraph) *subgraphResolver {
 	r.loadersFor(ctx).Prime(ctx, sg.Entities...)
-	return &subgraphResolver{truncated: sg.Truncated, entities: r.entityResolvers(sg.Entities), relationships: r.relationshipResolvers(ctx, sg.Relationships, sg.Entities)}
+	ents := r.entityResolvers(sg.Entities)
+	return &subgraphResolver{truncated: sg.Truncated, entities: ents, relationships: r.relationshipResolvers(ctx, sg.Relationships, ents)}
 }
 
-// relationshipResolvers wraps rels whose ends are among ents.
-func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Relationship, ents []*graph.Entity) []*relationshipResolver {
-	ends := make(map[string]*graph.Entity, len(ents))
+// relationshipResolvers wraps rels whose ends are among ents; from and to resolve to
+// those very resolvers.
+func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Relationship, ents []*entityResolver) []*relationshipResolver {
+	ends := make(map[string]*entityResolver, len(ents))
 	for _, e := range ents {
-		ends[e.ID] = e
+		ends[e.e.ID] = e
 	}
 	out := make([]*relationshipResolver, len(rels))
 	for i, rel := range rels {
@@ -196,7 +198,8 @@ func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Rela
 
 func (r *Resolver) path(ctx context.Context, p *graph.Path) *pathResolver {
 	r.loadersFor(ctx).Prime(ctx, p.Entities...)
-	return &pathResolver{p: p, entities: r.entityResolvers(p.Entities), relationships: r.relationshipResolvers(ctx, p.Relationships, p.Entities)}
+	ents := r.entityResolvers(p.Entities)
+	return &pathResolver{p: p, entities: ents, relationships: r.relationshipResolvers(ctx, p.Relationships, ents)}
 }
 
 func (r *Resolver) paths(ctx context.Context, ps []graph.Path) []*pathResolver {

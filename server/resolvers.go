@@ -241,14 +241,14 @@ type relationshipResolver struct {
 	ctx  context.Context
 	// ends, when set, holds entities already read with the relationship (a subgraph's
 	// or a path's), so from and to need no loader call at all.
-	ends map[string]*graph.Entity
+	ends map[string]*entityResolver
 	// full and fullRel: record's read of a thin rel (Sources may run concurrently with
 	// the plain getters).
 	full    sync.Once
 	fullRel *graph.Relationship
 }
 
-func newRelationshipResolver(rel *graph.Relationship, root *Resolver, ctx context.Context, ends map[string]*graph.Entity) *relationshipResolver {
+func newRelationshipResolver(rel *graph.Relationship, root *Resolver, ctx context.Context, ends map[string]*entityResolver) *relationshipResolver {
 	return &relationshipResolver{ID: graphql.ID(rel.ID), Type: rel.Type, rel: rel, root: root, ctx: ctx, ends: ends}
 }
 
@@ -278,7 +278,7 @@ func (r *relationshipResolver) To() *entityResolver { return r.end(r.rel.To) }
 
 func (r *relationshipResolver) end(id string) *entityResolver {
 	if e, ok := r.ends[id]; ok {
-		return newEntityResolver(e, r.root)
+		return e
 	}
 	e, err := r.root.entityByID(r.ctx, id)
 	if err != nil {
