@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -94,14 +93,13 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 			if int(typ) >= len(reg.typeNames) || reg.typeNames[typ] != r.Type {
 				problem("relationship %q: type id %d is not %q", r.ID, typ, r.Type)
 			}
-			h := hotOf(r).encode()
 			for _, key := range [][]byte{adjKey(famOut, from, typ, to, rid), adjKey(famIn, to, typ, from, rid)} {
 				item, err := txn.Get(key)
 				if err != nil {
 					problem("relationship %q: adjacency entry %c missing", r.ID, key[0])
 					continue
 				}
-				if got, _ := item.ValueCopy(nil); !bytes.Equal(got, h) {
+				if got, _ := item.ValueCopy(nil); !hotMatches(got, r) {
 					problem("relationship %q: adjacency payload %c differs from its record", r.ID, key[0])
 				}
 			}

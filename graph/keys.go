@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 )
@@ -228,6 +229,24 @@ func decodeHotID(b []byte, withID bool) (h hot, ok bool) {
 		h.id = string(rest[w:])
 	}
 	return h, true
+}
+
+// hotMatches reports whether payload b is r's hot payload: the current encoding, or the
+// version 1 one (no id, no exclusive-bound flags) that older binaries wrote.
+func hotMatches(b []byte, r *Relationship) bool {
+	want := hotOf(r)
+	if bytes.Equal(b, want.encode()) {
+		return true
+	}
+	got, ok := decodeHot(b)
+	if !ok || b[0] != 1 {
+		return false
+	}
+	want.id, want.flags = "", want.flags&^(hotMinExcl|hotMaxExcl)
+	if len(want.material) > 255 {
+		want.material = want.material[:255]
+	}
+	return got == want
 }
 
 // validOn reports whether the relationship holds on day d.

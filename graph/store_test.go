@@ -493,6 +493,15 @@ func TestHotRoundTrip(t *testing.T) {
 	if _, ok := decodeHot(v2[:len(v2)-1]); ok {
 		t.Error("decodeHot accepted a payload with a cut id")
 	}
+	// lodestone check takes either version as matching the record, nothing else.
+	r := &Relationship{ID: "rel", Type: "OWNS", Share: fptr(0.5), Properties: json.RawMessage(`{"material":"NdPr"}`)}
+	if !hotMatches(v1, r) || !hotMatches(v2, r) {
+		t.Error("hotMatches refused the payload of its own record")
+	}
+	r.Share = fptr(0.6)
+	if hotMatches(v1, r) || hotMatches(v2, r) {
+		t.Error("hotMatches accepted the payload of another share")
+	}
 }
 
 // TestThinSubgraph checks that a subgraph built from adjacency payloads (Thin) names the
