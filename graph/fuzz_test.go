@@ -15,15 +15,23 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// FuzzHotPayload: decoding never panics, and whatever decodes re-encodes to the same bytes.
+// FuzzHotPayload: decoding never panics, and whatever decodes re-encodes to the same bytes
+// (a version 1 payload, which has no id, re-encodes as version 2).
 func FuzzHotPayload(f *testing.F) {
 	f.Add(hotOf(&Relationship{Share: fptr(0.4)}).encode())
 	f.Add(hotOf(&Relationship{ShareMin: fptr(0.25), ShareMax: fptr(0.5), ValidFrom: MustParseDate("2024-12-01"),
 		Properties: json.RawMessage(`{"volumeTpa":3000,"material":"ndfeb"}`)}).encode())
 	f.Add([]byte{1})
+	f.Add(append([]byte{1}, make([]byte, 34)...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, ok := decodeHot(b)
 		if !ok {
+			return
+		}
+		if b[0] == 1 {
+			if h.id != "" || !bytes.Equal(h.encode()[:len(b)], append([]byte{hotVersion}, b[1:]...)) {
+				t.Errorf("version 1 payload %x decodes to %+v", b, h)
+			}
 			return
 		}
 		if got := h.encode(); !bytes.Equal(got, b) {

@@ -222,7 +222,7 @@ func decodeHotID(b []byte, withID bool) (h hot, ok bool) {
 		return h, len(rest) == 0
 	}
 	n, w := binary.Uvarint(rest)
-	if w <= 0 || uint64(len(rest)-w) != n {
+	if w <= 0 || uint64(len(rest)-w) != n || (w > 1 && rest[w-1] == 0) { // 0 ends an overlong uvarint
 		return hot{}, false
 	}
 	if withID {

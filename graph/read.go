@@ -52,8 +52,8 @@ type txnView struct {
 	exhausted bool
 	// relIDs makes arcs carry the relationships' public ids (wantRelIDs).
 	relIDs bool
-	ents      map[NodeID]*Entity
-	rels      map[RelID]*Relationship
+	ents   map[NodeID]*Entity
+	rels   map[RelID]*Relationship
 	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
 	// than a short scan on a large store (it visits every table of every level), so a
 	// traversal that expands hundreds of entities seeks one iterator again and again.
