@@ -49,8 +49,8 @@ type Loaders struct {
 	entities *dataloader.Loader[string, *graph.Entity]
 	sources  *dataloader.Loader[string, *graph.Source]
 
-	mu     sync.Mutex
-	primed map[string]bool // ids put into the entity cache by Prime or Prefetch
+	mu    sync.Mutex
+	known map[string]*graph.Entity // entities given by Prime or read by Prefetch
 }
 
 // New returns empty loaders reading from store.
@@ -104,6 +104,12 @@ func (l *Loaders) batchSources(ctx context.Context, ids []string) []*dataloader.
 // Entity returns the entity id (ENOTFOUND when it does not exist), reading it at most
 // once per request.
 func (l *Loaders) Entity(ctx context.Context, id string) (*graph.Entity, error) {
+	l.mu.Lock()
+	e, ok := l.known[id]
+	l.mu.Unlock()
+	if ok {
+		return e, nil
+	}
 	return l.entities.Load(ctx, id)()
 }
 
@@ -126,18 +132,20 @@ func (l *Loaders) Sources(ctx context.Context, ids []string) ([]*graph.Source, e
 	return out, nil
 }
 
-// Prime puts entities already read (e.g. by a traversal) into the cache.
-func (l *Loaders) Prime(ctx context.Context, ents ...*graph.Entity) {
+// Prime makes entities already read (e.g. by a traversal) the answer to later loads of
+// their ids in this request. It is a map insert per entity: a subgraph primes hundreds.
+func (l *Loaders) Prime(_ context.Context, ents ...*graph.Entity) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, e := range ents {
 		if e != nil {
-			l.entities.Prime(ctx, e.ID, e)
-			l.markPrimed(e.ID)
+			l.remember(e)
 		}
 	}
 }
 
 // Prefetch reads the ids that are not cached yet in one store transaction, without
-// waiting, and caches them. Ids that do not exist are cached as ENOTFOUND.
+// waiting, and caches them. Ids that do not exist are not cached: Entity reports ENOTFOUND.
 func (l *Loaders) Prefetch(ctx context.Context, ids []string) error {
 	seen := make(map[string]bool, len(ids))
 	var missing []string
@@ -154,12 +162,7 @@ func (l *Loaders) Prefetch(ctx context.Context, ids []string) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range ents {
-		if e != nil {
-			l.entities.Prime(ctx, e.ID, e)
-			l.markPrimed(e.ID)
-		}
-	}
+	l.Prime(ctx, ents...)
 	return nil
 }
 
@@ -167,16 +170,16 @@ func (l *Loaders) Prefetch(ctx context.Context, ids []string) error {
 func (l *Loaders) cached(_ context.Context, id string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.primed[id]
+	_, ok := l.known[id]
+	return ok
 }
 
-func (l *Loaders) markPrimed(id string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.primed == nil {
-		l.primed = map[string]bool{}
+// remember records e as known; l.mu is held.
+func (l *Loaders) remember(e *graph.Entity) {
+	if l.known == nil {
+		l.known = map[string]*graph.Entity{}
 	}
-	l.primed[id] = true
+	l.known[e.ID] = e
 }
 
 type ctxKey struct{}

@@ -214,7 +214,9 @@ func (r *Resolver) stakes(ctx context.Context, st []graph.Stake) []*stakeResolve
 	out := make([]*stakeResolver, len(st))
 	for i := range st {
 		r.loadersFor(ctx).Prime(ctx, st[i].Entity)
-		out[i] = &stakeResolver{s: &st[i], entity: newEntityResolver(st[i].Entity, r)}
+		s := &st[i]
+		out[i] = &stakeResolver{Entity: newEntityResolver(s.Entity, r), Direct: s.Direct, Integrated: s.Integrated,
+			IntegratedMin: s.IntegratedMin, IntegratedMax: s.IntegratedMax, Certain: s.Certain, Depth: int32(s.Depth), Controls: s.Controls}
 	}
 	return out
 }
@@ -252,19 +254,17 @@ func (r *ownershipResolver) IntegratedMax() float64 { return r.o.IntegratedMax }
 func (r *ownershipResolver) Controls() bool         { return r.o.Controls }
 func (r *ownershipResolver) Paths() []*pathResolver { return r.paths }
 
+// stakeResolver is a Stake as plain fields (UseFieldResolvers): owners and holdings
+// lists render without a reflective call per field.
 type stakeResolver struct {
-	s      *graph.Stake
-	entity *entityResolver
+	Entity             *entityResolver
+	Direct, Integrated float64
+	IntegratedMin      float64
+	IntegratedMax      float64
+	Certain            bool
+	Depth              int32
+	Controls           bool
 }
-
-func (r *stakeResolver) Entity() *entityResolver { return r.entity }
-func (r *stakeResolver) Direct() float64         { return r.s.Direct }
-func (r *stakeResolver) Integrated() float64     { return r.s.Integrated }
-func (r *stakeResolver) IntegratedMin() float64  { return r.s.IntegratedMin }
-func (r *stakeResolver) IntegratedMax() float64  { return r.s.IntegratedMax }
-func (r *stakeResolver) Certain() bool           { return r.s.Certain }
-func (r *stakeResolver) Depth() int32            { return int32(r.s.Depth) }
-func (r *stakeResolver) Controls() bool          { return r.s.Controls }
 
 type controlResolver struct {
 	c          *graph.Control
