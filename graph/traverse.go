@@ -262,13 +262,13 @@ func shortestPathOf(v view, from, to string, types []string, dir Direction, maxD
 		// fwd.prev leads from meet back to s; bwd.prev from meet on to t.
 		var walk []arc
 		for n := meet; n != s; {
-			st := fwd.prev[n]
+			st := fwd.step(n)
 			walk = append(walk, st.a)
 			n = st.from
 		}
 		slices.Reverse(walk)
 		for n := meet; n != t; {
-			st := bwd.prev[n]
+			st := bwd.step(n)
 			walk = append(walk, travFlip(st.a, st.from))
 			n = st.from
 		}
@@ -290,15 +290,25 @@ type travStep struct {
 
 // travSide is one side of a bidirectional breadth-first search.
 type travSide struct {
-	dir      Direction
-	prev     map[NodeID]travStep // every entity reached, its start included
-	frontier []NodeID            // the entities at distance radius
+	dir Direction
+	// reached maps every entity reached, its start included, to the index of its step in
+	// steps (-1 for the start). The map holds 4-byte values, not steps, because a search
+	// that fans out reaches hundreds of thousands of entities and a map moves its values
+	// every time it grows.
+	reached  map[NodeID]int32
+	steps    []travStep
+	frontier []NodeID // the entities at distance radius
 	radius   int
 }
 
 func newTravSide(start NodeID, dir Direction) *travSide {
-	return &travSide{dir: dir, prev: map[NodeID]travStep{start: {}}, frontier: []NodeID{start}}
+	reached := make(map[NodeID]int32, 64)
+	reached[start] = -1
+	return &travSide{dir: dir, reached: reached, frontier: []NodeID{start}}
 }
+
+// step returns how s reached n, which it has reached and is not its start.
+func (s *travSide) step(n NodeID) travStep { return s.steps[s.reached[n]] }
 
 // expand advances s by one level. It stops at, and returns, the first entity that other
 // has reached too.
@@ -306,12 +316,13 @@ func (s *travSide) expand(v view, types []string, other *travSide) (meet NodeID,
 	var next []NodeID
 	for _, n := range s.frontier {
 		err := v.arcs(n, s.dir, types, func(a arc) bool {
-			if _, seen := s.prev[a.Other]; seen {
+			if _, seen := s.reached[a.Other]; seen {
 				return true
 			}
-			s.prev[a.Other] = travStep{from: n, a: a}
+			s.reached[a.Other] = int32(len(s.steps))
+			s.steps = append(s.steps, travStep{from: n, a: a})
 			next = append(next, a.Other)
-			if _, met := other.prev[a.Other]; met {
+			if _, met := other.reached[a.Other]; met {
 				meet, ok = a.Other, true
 				return false
 			}

@@ -12,22 +12,21 @@ type arc struct {
 	Rel   RelID
 	Type  string
 	Other NodeID // the entity at the other end
-	Out   bool   // true when the traversed entity is the relationship's From
-	// Known, Min and Max: the share interval (Min = Max for an exact share); Known is
-	// false when the share is undisclosed (then Min = Max = 0).
-	Known    bool
+	// Min and Max: the share interval (Min = Max for an exact share; 0 when unknown).
 	Min, Max float64
-	// Volume is properties.volumeTpa; HasVolume is false when absent or not a number.
-	Volume    float64
-	HasVolume bool
+	// Volume is properties.volumeTpa (0 when absent or not a number).
+	Volume float64
 	// Material is properties.material ("" when absent).
 	Material string
 	// ID is the relationship's public id, "" when the store's payload predates it (then
-	// only its record names it).
+	// only its record names it) or the view was not asked for ids (view.wantRelIDs).
 	ID string
-	// flags, validFrom and validTo are the hot payload's, for thinRelationship.
-	flags              byte
+	// validFrom, validTo and flags are the hot payload's, for thinRelationship.
 	validFrom, validTo int32
+	Out                bool // true when the traversed entity is the relationship's From
+	Known              bool // the share is disclosed
+	HasVolume          bool // Volume is set
+	flags              byte
 }
 
 // thinRelationship builds the relationship a reached from the hot payload alone, given
