@@ -259,18 +259,21 @@ func shortestPathOf(v view, from, to string, types []string, dir Direction, maxD
 		if !ok {
 			continue
 		}
-		// fwd.prev leads from meet back to s; bwd.prev from meet on to t.
+		// fwd's steps lead from meet back to s; bwd's from meet on to t.
 		var walk []arc
 		for n := meet; n != s; {
 			st := fwd.step(n)
-			walk = append(walk, st.a)
+			walk = append(walk, arc{Rel: st.rel, Other: n, Out: st.out})
 			n = st.from
 		}
 		slices.Reverse(walk)
 		for n := meet; n != t; {
 			st := bwd.step(n)
-			walk = append(walk, travFlip(st.a, st.from))
+			walk = append(walk, arc{Rel: st.rel, Other: st.from, Out: !st.out})
 			n = st.from
+		}
+		if err := fillArcs(v, walk); err != nil {
+			return nil, err
 		}
 		p, err := buildPath(v, s, walk)
 		if err != nil {
@@ -281,34 +284,52 @@ func shortestPathOf(v view, from, to string, types []string, dir Direction, maxD
 	return nil, nil
 }
 
-// travStep records how a breadth-first search reached an entity: from `from` over a,
-// which is seen from `from`.
+// travStep records how a breadth-first search reached an entity: from `from` over
+// relationship rel, whose From `from` is when out. A search keeps one per entity reached,
+// so it keeps no more (fillArcs completes the few on the path found).
 type travStep struct {
 	from NodeID
-	a    arc
+	rel  RelID
+	out  bool
+}
+
+// fillArcs completes arcs that hold only Rel, Other and Out with the type and share of
+// their relationships' records.
+func fillArcs(v view, arcs []arc) error {
+	for i := range arcs {
+		r, err := v.relationship(arcs[i].Rel)
+		if err != nil {
+			return err
+		}
+		arcs[i].Type = r.Type
+		arcs[i].Min, arcs[i].Max, arcs[i].Known = r.ShareBounds()
+	}
+	return nil
 }
 
 // travSide is one side of a bidirectional breadth-first search.
 type travSide struct {
 	dir Direction
 	// reached maps every entity reached, its start included, to the index of its step in
-	// steps (-1 for the start). The map holds 4-byte values, not steps, because a search
-	// that fans out reaches hundreds of thousands of entities and a map moves its values
-	// every time it grows.
-	reached  map[NodeID]int32
+	// steps (-1 for the start). It holds 4-byte values, not steps, because a search that
+	// fans out reaches hundreds of thousands of entities.
+	reached  nodeIndex
 	steps    []travStep
 	frontier []NodeID // the entities at distance radius
 	radius   int
 }
 
 func newTravSide(start NodeID, dir Direction) *travSide {
-	reached := make(map[NodeID]int32, 64)
-	reached[start] = -1
-	return &travSide{dir: dir, reached: reached, frontier: []NodeID{start}}
+	s := &travSide{dir: dir, frontier: []NodeID{start}}
+	s.reached.put(start, -1)
+	return s
 }
 
 // step returns how s reached n, which it has reached and is not its start.
-func (s *travSide) step(n NodeID) travStep { return s.steps[s.reached[n]] }
+func (s *travSide) step(n NodeID) travStep {
+	i, _ := s.reached.get(n)
+	return s.steps[i]
+}
 
 // expand advances s by one level. It stops at, and returns, the first entity that other
 // has reached too.
@@ -316,13 +337,13 @@ func (s *travSide) expand(v view, types []string, other *travSide) (meet NodeID,
 	var next []NodeID
 	for _, n := range s.frontier {
 		err := v.arcs(n, s.dir, types, func(a arc) bool {
-			if _, seen := s.reached[a.Other]; seen {
+			if _, seen := s.reached.get(a.Other); seen {
 				return true
 			}
-			s.reached[a.Other] = int32(len(s.steps))
-			s.steps = append(s.steps, travStep{from: n, a: a})
+			s.reached.put(a.Other, int32(len(s.steps)))
+			s.steps = append(s.steps, travStep{from: n, rel: a.Rel, out: a.Out})
 			next = append(next, a.Other)
-			if _, met := other.reached[a.Other]; met {
+			if _, met := other.reached.get(a.Other); met {
 				meet, ok = a.Other, true
 				return false
 			}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -680,4 +681,38 @@ func TestTraverseBudget(t *testing.T) {
 		}
 		travCheckSubgraph(t, "budget", g, []string{"k0"})
 	})
+}
+
+// TestShortestPathShareAndRelationships: the path found carries its relationships in walk
+// order, and the product of its shares when every step is an OWNS with a known share.
+func TestShortestPathShareAndRelationships(t *testing.T) {
+	ents := []*Entity{ent("a", "Company", "US"), ent("b", "Company", "US"), ent("c", "Company", "US"), ent("f", "Facility", "US")}
+	rels := []*Relationship{owns("a", "b", 0.5), owns("b", "c", 0.4), travRel("op", "OPERATES", "c", "f")}
+	rels[1].Share, rels[1].ShareMin, rels[1].ShareMax = nil, fptr(0.3), fptr(0.5) // a range: its midpoint, 0.4
+	v := newMemView(t, Date{}, Limits{}, ents, rels)
+	for _, tt := range []struct {
+		from, to string
+		dir      Direction
+		rels     []string
+		share    float64 // 0: none
+	}{
+		{"a", "c", Out, []string{"a>b", "b>c"}, 0.2},
+		{"c", "a", In, []string{"b>c", "a>b"}, 0.2},
+		{"c", "a", Both, []string{"b>c", "a>b"}, 0.2},
+		{"a", "f", Both, []string{"a>b", "b>c", "op"}, 0},
+	} {
+		p, err := shortestPathOf(v, tt.from, tt.to, nil, tt.dir, 5)
+		if err != nil || p == nil {
+			t.Fatalf("%s→%s: %v, %v", tt.from, tt.to, p, err)
+		}
+		if got := travRelIDs(p.Relationships); !slices.Equal(got, tt.rels) {
+			t.Errorf("%s→%s: relationships %v, want %v", tt.from, tt.to, got, tt.rels)
+		}
+		switch {
+		case tt.share == 0 && p.Share != nil:
+			t.Errorf("%s→%s: share %v, want none", tt.from, tt.to, *p.Share)
+		case tt.share != 0 && (p.Share == nil || math.Abs(*p.Share-tt.share) > 1e-12):
+			t.Errorf("%s→%s: share %v, want %v", tt.from, tt.to, p.Share, tt.share)
+		}
+	}
 }

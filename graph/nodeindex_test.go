@@ -1,0 +1,47 @@
+package graph
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestNodeIndex checks nodeIndex against a map through its move to a slice, with NodeIDs
+// small, large and beyond the slice's reach, and values including -1.
+func TestNodeIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var x nodeIndex
+	ref := map[NodeID]int32{}
+	for i := range 3 * nodeIndexDenseAfter {
+		var n NodeID
+		switch rng.IntN(10) {
+		case 0:
+			n = nodeIndexDenseMax + NodeID(rng.IntN(1000))
+		case 1:
+			n = NodeID(rng.IntN(64))
+		default:
+			n = NodeID(rng.IntN(200_000))
+		}
+		if _, ok := ref[n]; ok {
+			continue
+		}
+		v := int32(i) - 1
+		x.put(n, v)
+		ref[n] = v
+		if i%97 == 0 {
+			for m, want := range ref {
+				if got, ok := x.get(m); !ok || got != want {
+					t.Fatalf("after %d puts: get(%d) = %d, %v; want %d", i, m, got, ok, want)
+				}
+			}
+		}
+	}
+	if x.dense == nil {
+		t.Fatal("the index never moved to a slice")
+	}
+	for m := NodeID(0); m < 200_100; m++ {
+		want, in := ref[m]
+		if got, ok := x.get(m); ok != in || got != want {
+			t.Fatalf("get(%d) = %d, %v; want %d, %v", m, got, ok, want, in)
+		}
+	}
+}
