@@ -244,6 +244,7 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 		return BulkStats{}, err
 	}
 	l := newStreamLoader(s.state.Load().clone())
+	defer l.release()
 	l.start(ctx)
 	err := each(func(rec Record) error {
 		if err := l.add(rec); err != nil {
@@ -263,7 +264,9 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 	if err := ctx.Err(); err != nil {
 		return BulkStats{}, err
 	}
+	dbg("encode done")
 	err = s.streamWrite(l)
+	dbg("write done")
 	if err == nil {
 		err = s.finishBulk(l.reg)
 	}
@@ -454,6 +457,17 @@ func (l *streamLoader) add(rec Record) error {
 	return nil
 }
 
+// release gives back the memory of every buffer that finish collected.
+func (l *streamLoader) release() {
+	for _, fb := range l.bufs {
+		for _, b := range fb.fams {
+			if b != nil {
+				b.release()
+			}
+		}
+	}
+}
+
 // recordPrefix is "record N: ", the start of the Field of a StreamLoad error.
 func recordPrefix(no int) string {
 	return "record " + strconv.Itoa(no) + ": "
@@ -557,6 +571,7 @@ func entityIndexKeysOf(kind uint16, n NodeID, e *Entity) [][]byte {
 // writing leaves a store at version 0, which the next StreamLoad empties and writes again.
 func (s *Store) streamWrite(l *streamLoader) error {
 	srcs := &kvBuf{}
+	defer srcs.release()
 	for id, raw := range l.sources {
 		srcs.add(sourceKey(id), raw)
 	}

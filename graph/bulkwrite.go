@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"errors"
-	"runtime"
 	"slices"
-	"sync"
+	"sync/atomic"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
 )
 
@@ -19,10 +16,14 @@ import (
 // own byte).
 
 // kvBuf holds key-value pairs in blocks (a pair never spans two), so that growing the
-// buffer never copies what it holds. Blocks start small and double up to kvBlockSize.
+// buffer never copies what it holds. Blocks start small and double up to kvBlockSize;
+// the entry list grows the same way, in chunks. Blocks, chunks and the sorted run live
+// outside the Go heap (offHeap) until release.
 type kvBuf struct {
+	mem     offHeap
 	blocks  [][]byte
-	entries []kvEntry
+	entries [][]kvEntry // chunks, every one full but the last
+	n       int         // pairs held
 }
 
 type kvEntry struct {
@@ -31,7 +32,11 @@ type kvEntry struct {
 	klen, vlen uint32
 }
 
-const kvBlockSize = 16 << 20
+const (
+	kvBlockSize = 16 << 20
+	// kvChunkLen entries fill one huge page.
+	kvChunkLen = hugePage / 16
+)
 
 func (b *kvBuf) key(e kvEntry) []byte { return b.blocks[e.block][e.off : e.off+int32(e.klen)] }
 func (b *kvBuf) val(e kvEntry) []byte {
@@ -46,12 +51,28 @@ func (b *kvBuf) add(k, v []byte) {
 		if last >= 0 {
 			size = min(kvBlockSize, 2*cap(b.blocks[last]))
 		}
-		b.blocks = append(b.blocks, make([]byte, 0, max(size, n)))
+		b.blocks = append(b.blocks, b.mem.alloc(max(size, n))[:0])
 		last++
 	}
 	blk := b.blocks[last]
-	b.entries = append(b.entries, kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))})
+	c := len(b.entries) - 1
+	if c < 0 || len(b.entries[c]) == cap(b.entries[c]) {
+		size := 1 << 10
+		if c >= 0 {
+			size = min(kvChunkLen, 2*cap(b.entries[c]))
+		}
+		b.entries = append(b.entries, allocSlice[kvEntry](&b.mem, size)[:0])
+		c++
+	}
+	b.entries[c] = append(b.entries[c], kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))})
+	b.n++
 	b.blocks[last] = append(append(blk, k...), v...)
+}
+
+// release gives back b's memory; b holds nothing afterwards.
+func (b *kvBuf) release() {
+	b.mem.free()
+	*b = kvBuf{}
 }
 
 // familyBufs holds one worker's pairs, one kvBuf per key family.
@@ -93,27 +114,36 @@ func comparePrefix(x, y *sortKey) int {
 	return cmp.Compare(x.lo, y.lo)
 }
 
-// sortedRun returns b's pairs in key order and drops b's entry list.
+// compareKeys compares pair x of bx with pair y of by.
+func compareKeys(bx *kvBuf, x *sortKey, by *kvBuf, y *sortKey) int {
+	if c := comparePrefix(x, y); c != 0 {
+		return c
+	}
+	return bytes.Compare(bx.key(x.e), by.key(y.e))
+}
+
+// sortedRun returns b's pairs in key order, in memory of b (valid until b.release),
+// and drops b's entry list.
 func (b *kvBuf) sortedRun() []sortKey {
-	run := make([]sortKey, len(b.entries))
-	for i, e := range b.entries {
-		run[i] = newSortKey(b.key(e), e)
+	run := allocSlice[sortKey](&b.mem, b.n)[:0]
+	for _, chunk := range b.entries {
+		for _, e := range chunk {
+			run = append(run, newSortKey(b.key(e), e))
+		}
 	}
 	b.entries = nil
-	slices.SortFunc(run, func(x, y sortKey) int {
-		if c := comparePrefix(&x, &y); c != 0 {
-			return c
-		}
-		return bytes.Compare(b.key(x.e), b.key(y.e))
-	})
+	slices.SortFunc(run, func(x, y sortKey) int { return compareKeys(b, &x, b, &y) })
 	return run
 }
 
-// streamFamily is one family's pairs, one kvBuf per worker.
+// streamFamily is one family's pairs, one kvBuf per worker, and once sorted one run
+// per kvBuf.
 type streamFamily struct {
 	fam   byte
 	bufs  []*kvBuf
+	runs  [][]sortKey
 	pairs int
+	left  atomic.Int32 // parts not written yet; the last one written releases bufs
 }
 
 // streamFamilies gathers the families of every worker's buffers plus extra ones (meta
@@ -122,7 +152,7 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 	var byFam [256]*streamFamily
 	var out []*streamFamily
 	add := func(fam byte, b *kvBuf) {
-		if b == nil || len(b.entries) == 0 {
+		if b == nil || b.n == 0 {
 			return
 		}
 		sf := byFam[fam]
@@ -132,7 +162,7 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 			out = append(out, sf)
 		}
 		sf.bufs = append(sf.bufs, b)
-		sf.pairs += len(b.entries)
+		sf.pairs += b.n
 	}
 	for _, fb := range workers {
 		for fam, b := range fb.fams {
@@ -146,93 +176,17 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 	return out
 }
 
-// streamVersion is the Badger version of every bulk-loaded key.
-const streamVersion = 1
-
-// writeFamilies sorts and writes every family through one StreamWriter, at most
-// GOMAXPROCS families at a time, and flushes it. On error the writer is cancelled.
-func (s *Store) writeFamilies(fams []*streamFamily) error {
-	sw := s.db.NewStreamWriter()
-	if err := sw.Prepare(); err != nil {
-		sw.Cancel()
-		return err
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(fams))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for i, sf := range fams {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = sf.write(sw, uint32(i+1))
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		sw.Cancel()
-		return err
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	if err := s.db.Sync(); err != nil && !errors.Is(err, badger.ErrInvalidRequest) {
-		return err
-	}
-	return nil
-}
-
-// write sorts sf's runs and merges them into stream streamID. A key that appears twice
-// (an entity listing the same identifier twice) is written once, as Apply would.
-func (sf *streamFamily) write(sw *badger.StreamWriter, streamID uint32) error {
-	runs := make([][]sortKey, len(sf.bufs))
-	for i, b := range sf.bufs {
-		runs[i] = b.sortedRun()
-	}
-	buf := z.NewBuffer(8<<20, "lodestone.StreamLoad")
-	defer buf.Release()
-	var last []byte
-	for {
-		best := -1
-		for i, run := range runs {
-			if len(run) == 0 {
-				continue
-			}
-			if best < 0 {
-				best = i
-				continue
-			}
-			c := comparePrefix(&run[0], &runs[best][0])
-			if c == 0 {
-				c = bytes.Compare(sf.bufs[i].key(run[0].e), sf.bufs[best].key(runs[best][0].e))
-			}
-			if c < 0 {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		b, e := sf.bufs[best], runs[best][0].e
-		runs[best] = runs[best][1:]
-		k := b.key(e)
-		if last != nil && bytes.Equal(k, last) {
-			continue
-		}
-		last = k
-		appendKV(buf, k, b.val(e), streamID)
-		if buf.LenNoPadding() > 4<<20 {
-			if err := sw.Write(buf); err != nil {
-				return err
-			}
-			buf.Reset()
-		}
-	}
-	if buf.LenNoPadding() > 0 {
-		return sw.Write(buf)
-	}
-	return nil
+// appendStreamDone appends the pb.KV{StreamId, StreamDone: true} that closes stream
+// streamID: Badger then finishes its last table at once instead of in Flush.
+func appendStreamDone(buf *z.Buffer, streamID uint32) {
+	const (
+		tagStreamID   = 10<<3 | 0
+		tagStreamDone = 11<<3 | 0
+	)
+	dst := buf.SliceAllocate(1 + uvarintLen(uint64(streamID)) + 2)[:0]
+	dst = append(dst, tagStreamID)
+	dst = binary.AppendUvarint(dst, uint64(streamID))
+	_ = append(dst, tagStreamDone, 1)
 }
 
 // appendKV appends one pair to buf as the protobuf pb.KV{Key, Value, Version:

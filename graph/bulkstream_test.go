@@ -1,0 +1,147 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
+)
+
+// TestAppendStreamDone: appendStreamDone writes the bytes badger.KVToBuffer writes for
+// the KV that closes a stream.
+func TestAppendStreamDone(t *testing.T) {
+	for _, id := range []uint32{1, 127, 128, 1 << 20} {
+		want, got := z.NewBuffer(1<<10, "test"), z.NewBuffer(1<<10, "test")
+		badger.KVToBuffer(&pb.KV{StreamId: id, StreamDone: true}, want)
+		appendStreamDone(got, id)
+		if !bytes.Equal(want.Bytes(), got.Bytes()) {
+			t.Errorf("appendStreamDone(%d) = %x, want %x", id, got.Bytes(), want.Bytes())
+		}
+		want.Release()
+		got.Release()
+	}
+}
+
+// TestSplitFamily: the parts of a family hold every pair once, in key ranges that follow
+// one another without overlap, and every copy of a key (here keys that two runs share
+// and keys that one run holds twice) falls in a single part.
+func TestSplitFamily(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sf := &streamFamily{fam: famTerm}
+	for range 3 {
+		b := &kvBuf{}
+		defer b.release()
+		for range 1000 + rng.IntN(500) {
+			// Short keys share their 16-byte sort prefix only with equal keys; long ones
+			// share it with many others and must be told apart by their tails.
+			k := fmt.Appendf(nil, "X%d", rng.IntN(400))
+			if rng.IntN(2) == 0 {
+				k = fmt.Appendf(nil, "Xsame-long-prefix-%d", rng.IntN(400))
+			}
+			b.add(k, []byte("v"))
+		}
+		sf.bufs = append(sf.bufs, b)
+		sf.pairs += b.n
+	}
+	sf.runs = make([][]sortKey, len(sf.bufs))
+	for i, b := range sf.bufs {
+		sf.runs[i] = b.sortedRun()
+		if !slices.IsSortedFunc(sf.runs[i], func(x, y sortKey) int { return bytes.Compare(b.key(x.e), b.key(y.e)) }) {
+			t.Fatalf("run %d is not in key order", i)
+		}
+	}
+	for _, maxPart := range []int{sf.pairs, 700, 100, 1} {
+		parts := sf.split(maxPart)
+		// Parts hold whole keys, so with maxPart 1 there is one part per distinct key of
+		// the longest run rather than one per pair.
+		if maxPart == sf.pairs && len(parts) != 1 || maxPart < sf.pairs && len(parts) < min(sf.pairs/maxPart, 300) {
+			t.Errorf("split(%d) of %d pairs gave %d parts", maxPart, sf.pairs, len(parts))
+		}
+		total := 0
+		var prevMax []byte
+		for pi, p := range parts {
+			var lo, hi []byte
+			n := 0
+			for i, run := range p.runs {
+				n += len(run)
+				for _, sk := range run {
+					k := sf.bufs[i].key(sk.e)
+					if lo == nil || bytes.Compare(k, lo) < 0 {
+						lo = k
+					}
+					if hi == nil || bytes.Compare(k, hi) > 0 {
+						hi = k
+					}
+				}
+			}
+			if n != p.pairs || n == 0 {
+				t.Fatalf("split(%d): part %d holds %d pairs, says %d", maxPart, pi, n, p.pairs)
+			}
+			if prevMax != nil && bytes.Compare(prevMax, lo) >= 0 {
+				t.Fatalf("split(%d): part %d starts at %q, not after the last key %q of the part before", maxPart, pi, lo, prevMax)
+			}
+			prevMax = hi
+			total += n
+		}
+		if total != sf.pairs {
+			t.Errorf("split(%d): parts hold %d pairs, want %d", maxPart, total, sf.pairs)
+		}
+	}
+}
+
+// TestStreamLoadSplitFamilies: with families split into many streams, StreamLoad still
+// writes exactly what BulkLoad writes.
+func TestStreamLoadSplitFamilies(t *testing.T) {
+	defer func(old int) { minStreamPart = old }(minStreamPart)
+	minStreamPart = 50
+	ctx := context.Background()
+	bulk := MustOpenStore(t)
+	if _, err := bulk.BulkLoad(ctx, batchRecords(mediumGraph(2000)), nil); err != nil {
+		t.Fatal(err)
+	}
+	stream := MustOpenStore(t)
+	if _, err := stream.StreamLoad(ctx, batchRecords(mediumGraph(2000)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if want, got := dump(t, bulk), dump(t, stream); got != want {
+		t.Fatalf("StreamLoad with split families and BulkLoad differ (%d vs %d bytes of dump)", len(got), len(want))
+	}
+	if rep, err := stream.Check(ctx); err != nil || len(rep.Problems) > 0 {
+		t.Errorf("Check after StreamLoad = %+v, %v", rep, err)
+	}
+}
+
+// TestOffHeap: off-heap memory comes zeroed, writable, of the size asked, and a large
+// block starts on a huge-page boundary.
+func TestOffHeap(t *testing.T) {
+	var o offHeap
+	for _, n := range []int{1, 4096, hugePage - 1, hugePage, 3*hugePage + 5} {
+		b := o.alloc(n)
+		if len(b) != n || cap(b) != n {
+			t.Fatalf("alloc(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) {
+			t.Errorf("alloc(%d) is not zeroed", n)
+		}
+		if n >= hugePage && uintptr(unsafe.Pointer(&b[0]))%hugePage != 0 {
+			t.Errorf("alloc(%d) starts at %p, not on a huge-page boundary", n, &b[0])
+		}
+		b[0], b[n-1] = 1, 2
+	}
+	s := allocSlice[sortKey](&o, 1000)
+	s[999].hi = 7
+	if len(s) != 1000 || s[0].hi != 0 {
+		t.Errorf("allocSlice: len %d, first %+v", len(s), s[0])
+	}
+	o.free()
+	if o.maps != nil {
+		t.Errorf("free left %d mappings", len(o.maps))
+	}
+}
