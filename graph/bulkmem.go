@@ -51,3 +51,29 @@ func allocSlice[T any](o *offHeap, n int) []T {
 	b := o.alloc(n * int(unsafe.Sizeof(zero)))
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }
+
+// growSlice is an append-only []T outside the Go heap that grows without copying where
+// the platform can move pages instead (Linux mremap); T must hold no pointers.
+type growSlice[T any] struct {
+	mem []byte // the whole mapping, for remapMemory and unmapMemory
+	s   []T
+}
+
+// append adds v, growing the mapping to twice its size when full.
+func (g *growSlice[T]) append(v T) {
+	if len(g.s) == cap(g.s) {
+		var zero T
+		size := max(64<<10, 2*len(g.mem))
+		g.mem = remapMemory(g.mem, size)
+		g.s = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(g.mem))), size/int(unsafe.Sizeof(zero)))[:len(g.s)]
+	}
+	g.s = append(g.s, v)
+}
+
+// free gives the memory back; g is empty afterwards.
+func (g *growSlice[T]) free() {
+	if g.mem != nil {
+		unmapMemory(g.mem)
+	}
+	*g = growSlice[T]{}
+}

@@ -21,3 +21,22 @@ func mapMemory(n int) []byte {
 func unmapMemory(m []byte) {
 	_ = unix.Munmap(m) // fails only for memory of the Go heap fallback, which the GC frees
 }
+
+// remapMemory returns m, a mapMemory mapping (or nil), grown to n bytes that keep m's
+// contents: the kernel moves m's pages rather than copying them.
+func remapMemory(m []byte, n int) []byte {
+	if m == nil {
+		return mapMemory(n)
+	}
+	grown, err := unix.Mremap(m, n, unix.MREMAP_MAYMOVE)
+	if err != nil {
+		grown = mapMemory(n)
+		copy(grown, m)
+		unmapMemory(m)
+		return grown
+	}
+	if n >= hugePage {
+		_ = unix.Madvise(grown, unix.MADV_HUGEPAGE)
+	}
+	return grown
+}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -51,7 +52,7 @@ func (s *Store) writeFamilies(fams []*streamFamily) error {
 		}
 		total += sf.pairs
 	}
-	slices.SortStableFunc(jobs, func(a, b sortJob) int { return cmp.Compare(b.sf.bufs[b.i].n, a.sf.bufs[a.i].n) })
+	slices.SortStableFunc(jobs, func(a, b sortJob) int { return cmp.Compare(b.sf.bufs[b.i].len(), a.sf.bufs[a.i].len()) })
 	dbg("sort start")
 	parallel(len(jobs), procs, func(i int) { j := jobs[i]; j.sf.runs[j.i] = j.sf.bufs[j.i].sortedRun() })
 	dbg("sort done")
@@ -193,6 +194,8 @@ var dbgStart = time.Now()
 
 func dbg(msg string) {
 	if os.Getenv("LODESTONE_BULK_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, "%6.2fs %s\n", time.Since(dbgStart).Seconds(), msg)
+		var ru syscall.Rusage
+		syscall.Getrusage(0, &ru)
+		fmt.Fprintf(os.Stderr, "%6.2fs minflt %d cpu %.1f %s\n", time.Since(dbgStart).Seconds(), ru.Minflt, float64(ru.Utime.Sec+ru.Stime.Sec), msg)
 	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -48,7 +49,7 @@ func TestSplitFamily(t *testing.T) {
 			b.add(k, []byte("v"))
 		}
 		sf.bufs = append(sf.bufs, b)
-		sf.pairs += b.n
+		sf.pairs += b.len()
 	}
 	sf.runs = make([][]sortKey, len(sf.bufs))
 	for i, b := range sf.bufs {
@@ -143,5 +144,43 @@ func TestOffHeap(t *testing.T) {
 	o.free()
 	if o.maps != nil {
 		t.Errorf("free left %d mappings", len(o.maps))
+	}
+}
+
+// TestSortRun: sortRun puts the keys of runs of every shape in the byte order of their keys: random
+// keys, keys sharing long prefixes (all of hi, or all 16 prefix bytes), short keys,
+// repeated keys, and runs already sorted or reversed.
+func TestSortRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	shapes := map[string]func(i int) []byte{
+		"random":      func(int) []byte { return binary.BigEndian.AppendUint64([]byte("O"), rng.Uint64()) },
+		"shared hi":   func(int) []byte { return fmt.Appendf(nil, "Xinternat%d", rng.IntN(5000)) },
+		"shared 16":   func(int) []byte { return fmt.Appendf(nil, "Xinternational-co-%d", rng.IntN(5000)) },
+		"short":       func(int) []byte { return fmt.Appendf(nil, "C%c", 'A'+rng.IntN(26)) },
+		"small nids":  func(int) []byte { return binary.BigEndian.AppendUint64([]byte("O"), uint64(rng.IntN(100_000))) },
+		"sorted":      func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("N"), uint64(i)) },
+		"reversed":    func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("N"), uint64(1<<40-i)) },
+		"few buckets": func(int) []byte { return []byte{'T', byte(rng.IntN(3)), 0, 0, 0, 0, 0, 0, 0, byte(rng.IntN(256))} },
+	}
+	for name, key := range shapes {
+		for _, n := range []int{0, 1, 50, 20_000} {
+			b := &kvBuf{}
+			var want [][]byte
+			for i := range n {
+				k := key(i)
+				b.add(k, nil)
+				want = append(want, k)
+			}
+			slices.SortFunc(want, bytes.Compare)
+			run := b.sortedRun()
+			keys := make([][]byte, len(run))
+			for i, sk := range run {
+				keys[i] = b.key(sk.e)
+			}
+			if !slices.EqualFunc(keys, want, bytes.Equal) {
+				t.Errorf("%s, %d keys: sortedRun gave %d keys, sorted: %v; want the same keys in order", name, n, len(keys), slices.IsSortedFunc(keys, bytes.Compare))
+			}
+			b.release()
+		}
 	}
 }

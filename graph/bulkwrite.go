@@ -16,14 +16,13 @@ import (
 // own byte).
 
 // kvBuf holds key-value pairs in blocks (a pair never spans two), so that growing the
-// buffer never copies what it holds. Blocks start small and double up to kvBlockSize;
-// the entry list grows the same way, in chunks. Blocks, chunks and the sorted run live
-// outside the Go heap (offHeap) until release.
+// buffer never copies what it holds; blocks start small and double up to kvBlockSize.
+// Beside them it lists every pair's sortKey, which sortedRun sorts in place. Blocks and
+// keys live outside the Go heap (offHeap, growSlice) until release.
 type kvBuf struct {
-	mem     offHeap
-	blocks  [][]byte
-	entries [][]kvEntry // chunks, every one full but the last
-	n       int         // pairs held
+	mem    offHeap
+	blocks [][]byte
+	keys   growSlice[sortKey]
 }
 
 type kvEntry struct {
@@ -32,16 +31,15 @@ type kvEntry struct {
 	klen, vlen uint32
 }
 
-const (
-	kvBlockSize = 16 << 20
-	// kvChunkLen entries fill one huge page.
-	kvChunkLen = hugePage / 16
-)
+const kvBlockSize = 16 << 20
 
 func (b *kvBuf) key(e kvEntry) []byte { return b.blocks[e.block][e.off : e.off+int32(e.klen)] }
 func (b *kvBuf) val(e kvEntry) []byte {
 	return b.blocks[e.block][e.off+int32(e.klen) : e.off+int32(e.klen)+int32(e.vlen)]
 }
+
+// len returns how many pairs b holds.
+func (b *kvBuf) len() int { return len(b.keys.s) }
 
 func (b *kvBuf) add(k, v []byte) {
 	n := len(k) + len(v)
@@ -55,23 +53,14 @@ func (b *kvBuf) add(k, v []byte) {
 		last++
 	}
 	blk := b.blocks[last]
-	c := len(b.entries) - 1
-	if c < 0 || len(b.entries[c]) == cap(b.entries[c]) {
-		size := 1 << 10
-		if c >= 0 {
-			size = min(kvChunkLen, 2*cap(b.entries[c]))
-		}
-		b.entries = append(b.entries, allocSlice[kvEntry](&b.mem, size)[:0])
-		c++
-	}
-	b.entries[c] = append(b.entries[c], kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))})
-	b.n++
+	b.keys.append(newSortKey(k, kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))}))
 	b.blocks[last] = append(append(blk, k...), v...)
 }
 
 // release gives back b's memory; b holds nothing afterwards.
 func (b *kvBuf) release() {
 	b.mem.free()
+	b.keys.free()
 	*b = kvBuf{}
 }
 
@@ -122,18 +111,11 @@ func compareKeys(bx *kvBuf, x *sortKey, by *kvBuf, y *sortKey) int {
 	return bytes.Compare(bx.key(x.e), by.key(y.e))
 }
 
-// sortedRun returns b's pairs in key order, in memory of b (valid until b.release),
-// and drops b's entry list.
+// sortedRun sorts b's pairs in key order and returns them, in memory of b (valid until
+// b.release).
 func (b *kvBuf) sortedRun() []sortKey {
-	run := allocSlice[sortKey](&b.mem, b.n)[:0]
-	for _, chunk := range b.entries {
-		for _, e := range chunk {
-			run = append(run, newSortKey(b.key(e), e))
-		}
-	}
-	b.entries = nil
-	slices.SortFunc(run, func(x, y sortKey) int { return compareKeys(b, &x, b, &y) })
-	return run
+	sortRun(b, b.keys.s)
+	return b.keys.s
 }
 
 // streamFamily is one family's pairs, one kvBuf per worker, and once sorted one run
@@ -152,7 +134,7 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 	var byFam [256]*streamFamily
 	var out []*streamFamily
 	add := func(fam byte, b *kvBuf) {
-		if b == nil || b.n == 0 {
+		if b == nil || b.len() == 0 {
 			return
 		}
 		sf := byFam[fam]
@@ -162,7 +144,7 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 			out = append(out, sf)
 		}
 		sf.bufs = append(sf.bufs, b)
-		sf.pairs += b.n
+		sf.pairs += b.len()
 	}
 	for _, fb := range workers {
 		for fam, b := range fb.fams {
