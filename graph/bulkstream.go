@@ -72,7 +72,11 @@ func (s *Store) writeFamilies(fams []*streamFamily) error {
 		return err
 	}
 	errs := make([]error, len(parts))
-	parallel(len(parts), procs, func(i int) {
+	wprocs := procs
+	if v := os.Getenv("LODESTONE_BULK_WPROCS"); v != "" {
+		fmt.Sscan(v, &wprocs)
+	}
+	parallel(len(parts), wprocs, func(i int) {
 		p := parts[i]
 		dbg(fmt.Sprintf("part %d fam %c start pairs %d", i, p.sf.fam, p.pairs))
 		errs[i] = p.write(sw, uint32(i+1))

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"testing"
 	"unsafe"
@@ -181,6 +182,23 @@ func TestSortRun(t *testing.T) {
 				t.Errorf("%s, %d keys: sortedRun gave %d keys, sorted: %v; want the same keys in order", name, n, len(keys), slices.IsSortedFunc(keys, bytes.Compare))
 			}
 			b.release()
+		}
+	}
+}
+
+// TestSetGCPercentAtMost: GOGC is lowered to the bound and restored, and left alone when
+// it is lower already or off.
+func TestSetGCPercentAtMost(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct{ before, during int }{{100, 50}, {200, 50}, {50, 50}, {20, 20}, {-1, -1}} {
+		debug.SetGCPercent(tc.before)
+		restore := setGCPercentAtMost(50)
+		if got := debug.SetGCPercent(tc.during); got != tc.during {
+			t.Errorf("GOGC %d: %d during, want %d", tc.before, got, tc.during)
+		}
+		restore()
+		if got := debug.SetGCPercent(tc.before); got != tc.before {
+			t.Errorf("GOGC %d: %d after, want it restored", tc.before, got)
 		}
 	}
 }
