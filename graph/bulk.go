@@ -235,9 +235,10 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // StreamLoad needs an empty store (EINVALID otherwise) that nobody else reads or writes
 // while it runs: Badger's StreamWriter replaces the store's transaction oracle when it
 // finishes. Use it from the command line on a store no server has open; a running server
-// uses BulkLoad. Memory: every key and value is held until the write, plus 48 bytes of
-// bookkeeping per key; the 1 M-company synthetic graph (1.5 M entities, 3 M
-// relationships) peaks at about 10 GiB resident (docs/benchmarks.md).
+// uses BulkLoad. Memory: every key and value is held until the write, outside the Go
+// heap on Linux, plus a 32-byte sort key per key; while it runs GOGC is at most 50
+// (streamLoadGCPercent). The 1 M-company synthetic graph (1.5 M entities, 3 M
+// relationships) peaks at about 5 GiB resident (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -266,9 +267,7 @@ func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) erro
 	if err := ctx.Err(); err != nil {
 		return BulkStats{}, err
 	}
-	dbg("encode done")
 	err = s.streamWrite(l)
-	dbg("write done")
 	if err == nil {
 		err = s.finishBulk(l.reg)
 	}

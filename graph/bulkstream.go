@@ -3,15 +3,11 @@ package graph
 import (
 	"cmp"
 	"errors"
-	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -20,8 +16,8 @@ import (
 // streamVersion is the Badger version of every bulk-loaded key.
 const streamVersion = 1
 
-// minStreamPart is the fewest pairs for which writeFamilies splits a family into more
-// than one stream (tests lower it).
+// minStreamPart is the fewest pairs writeFamilies puts in a part: a smaller family is
+// one stream (tests lower it to split small families too).
 var minStreamPart = 1 << 18
 
 // streamPart is one stream of a StreamWriter: the pairs of one family from one key up
@@ -53,9 +49,7 @@ func (s *Store) writeFamilies(fams []*streamFamily) error {
 		total += sf.pairs
 	}
 	slices.SortStableFunc(jobs, func(a, b sortJob) int { return cmp.Compare(b.sf.bufs[b.i].len(), a.sf.bufs[a.i].len()) })
-	dbg("sort start")
 	parallel(len(jobs), procs, func(i int) { j := jobs[i]; j.sf.runs[j.i] = j.sf.bufs[j.i].sortedRun() })
-	dbg("sort done")
 
 	maxPart := max(minStreamPart, total/(4*procs))
 	var parts []*streamPart
@@ -72,22 +66,15 @@ func (s *Store) writeFamilies(fams []*streamFamily) error {
 		return err
 	}
 	errs := make([]error, len(parts))
-	wprocs := procs
-	if v := os.Getenv("LODESTONE_BULK_WPROCS"); v != "" {
-		fmt.Sscan(v, &wprocs)
-	}
-	parallel(len(parts), wprocs, func(i int) {
+	parallel(len(parts), procs, func(i int) {
 		p := parts[i]
-		dbg(fmt.Sprintf("part %d fam %c start pairs %d", i, p.sf.fam, p.pairs))
 		errs[i] = p.write(sw, uint32(i+1))
-		dbg(fmt.Sprintf("part %d fam %c end", i, p.sf.fam))
 		if p.sf.left.Add(-1) == 0 {
 			for _, b := range p.sf.bufs {
 				b.release()
 			}
 		}
 	})
-	dbg("writes done")
 	if err := errors.Join(errs...); err != nil {
 		sw.Cancel()
 		return err
@@ -162,6 +149,7 @@ func (p *streamPart) write(sw *badger.StreamWriter, streamID uint32) error {
 	buf := z.NewBuffer(8<<20, "lodestone.StreamLoad")
 	defer buf.Release()
 	var last []byte
+	var lastKey sortKey
 	for {
 		best := -1
 		for i, run := range runs {
@@ -175,14 +163,15 @@ func (p *streamPart) write(sw *badger.StreamWriter, streamID uint32) error {
 		if best < 0 {
 			break
 		}
-		b, e := bufs[best], runs[best][0].e
+		b, sk := bufs[best], &runs[best][0]
 		runs[best] = runs[best][1:]
-		k := b.key(e)
-		if last != nil && string(k) == string(last) {
+		k := b.key(sk.e)
+		// Keys of different prefixes differ: only equal prefixes need the bytes compared.
+		if last != nil && sk.hi == lastKey.hi && sk.lo == lastKey.lo && string(k) == string(last) {
 			continue
 		}
-		last = k
-		appendKV(buf, k, b.val(e), streamID)
+		last, lastKey = k, *sk
+		appendKV(buf, k, b.val(sk.e), streamID)
 		if buf.LenNoPadding() > 4<<20 {
 			if err := sw.Write(buf); err != nil {
 				return err
@@ -192,14 +181,4 @@ func (p *streamPart) write(sw *badger.StreamWriter, streamID uint32) error {
 	}
 	appendStreamDone(buf, streamID)
 	return sw.Write(buf)
-}
-
-var dbgStart = time.Now()
-
-func dbg(msg string) {
-	if os.Getenv("LODESTONE_BULK_DEBUG") != "" {
-		var ru syscall.Rusage
-		syscall.Getrusage(0, &ru)
-		fmt.Fprintf(os.Stderr, "%6.2fs minflt %d cpu %.1f %s\n", time.Since(dbgStart).Seconds(), ru.Minflt, float64(ru.Utime.Sec+ru.Stime.Sec), msg)
-	}
 }

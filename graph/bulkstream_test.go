@@ -202,3 +202,35 @@ func TestSetGCPercentAtMost(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateNamesListFields: an invalid alias, identifier or source is named by its
+// full field, index included (the loops name it only once it is found invalid).
+func TestValidateNamesListFields(t *testing.T) {
+	ok := func() Entity {
+		return Entity{ID: "e", Kind: "Company", Name: "E", Aliases: []string{"A", "B"},
+			Identifiers: []Identifier{{Scheme: "LEI", Value: "1"}, {Scheme: "LEI", Value: "2"}}, Sources: []string{"s", "t"}}
+	}
+	for _, tc := range []struct {
+		change func(e *Entity)
+		field  string
+	}{
+		{func(e *Entity) { e.Aliases[1] = "" }, "p.aliases[1]"},
+		{func(e *Entity) { e.Identifiers[1].Scheme = "" }, "p.identifiers[1].scheme"},
+		{func(e *Entity) { e.Identifiers[0].Value = "a\x00b" }, "p.identifiers[0].value"},
+		{func(e *Entity) { e.Sources[1] = " s" }, "p.sources[1]"},
+	} {
+		e := ok()
+		if err := ValidateEntity("p.", &e); err != nil {
+			t.Fatalf("valid entity: %v", err)
+		}
+		tc.change(&e)
+		err := ValidateEntity("p.", &e)
+		if got, _ := err.(*Error); got == nil || got.Field != tc.field || got.Code != EINVALID {
+			t.Errorf("ValidateEntity = %v, want EINVALID at %s", err, tc.field)
+		}
+	}
+	r := Relationship{Type: "OWNS", From: "a", To: "b", Sources: []string{"s", ""}}
+	if got, _ := ValidateRelationship("q.", &r).(*Error); got == nil || got.Field != "q.sources[1]" {
+		t.Errorf("ValidateRelationship = %v, want an error at q.sources[1]", got)
+	}
+}

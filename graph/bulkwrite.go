@@ -11,9 +11,10 @@ import (
 )
 
 // The second half of StreamLoad: every worker has filled one kvBuf per key family; each
-// family is sorted run by run, the runs merged, and the pairs handed to Badger's
-// StreamWriter as one stream per family (families never overlap: each starts with its
-// own byte).
+// kvBuf is sorted into a run, and each family is cut into parts by key range whose runs
+// are merged and handed to Badger's StreamWriter, one stream per part (bulkstream.go).
+// Parts never overlap: families each start with their own byte, and a family's parts
+// are cut at keys.
 
 // kvBuf holds key-value pairs in blocks (a pair never spans two), so that growing the
 // buffer never copies what it holds; blocks start small and double up to kvBlockSize.
