@@ -236,7 +236,7 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // while it runs: Badger's StreamWriter replaces the store's transaction oracle when it
 // finishes. Use it from the command line on a store no server has open; a running server
 // uses BulkLoad. Memory: every key and value is held until the write, outside the Go
-// heap on Linux, plus a 32-byte sort key per key; while it runs GOGC is at most 50
+// heap on Linux, plus a 24-byte sort key per key; while it runs GOGC is at most 50
 // (streamLoadGCPercent). The 1 M-company synthetic graph (1.5 M entities, 3 M
 // relationships) peaks at about 5 GiB resident (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {

@@ -165,13 +165,13 @@ func (p *streamPart) write(sw *badger.StreamWriter, streamID uint32) error {
 		}
 		b, sk := bufs[best], &runs[best][0]
 		runs[best] = runs[best][1:]
-		k := b.key(sk.e)
+		k, v := b.pair(sk.e)
 		// Keys of different prefixes differ: only equal prefixes need the bytes compared.
 		if last != nil && sk.hi == lastKey.hi && sk.lo == lastKey.lo && string(k) == string(last) {
 			continue
 		}
 		last, lastKey = k, *sk
-		appendKV(buf, k, b.val(sk.e), streamID)
+		appendKV(buf, k, v, streamID)
 		if buf.LenNoPadding() > 4<<20 {
 			if err := sw.Write(buf); err != nil {
 				return err

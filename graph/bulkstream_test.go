@@ -40,14 +40,14 @@ func TestSplitFamily(t *testing.T) {
 	for range 3 {
 		b := &kvBuf{}
 		defer b.release()
-		for range 1000 + rng.IntN(500) {
+		for j := range 1000 + rng.IntN(500) {
 			// Short keys share their 16-byte sort prefix only with equal keys; long ones
 			// share it with many others and must be told apart by their tails.
 			k := fmt.Appendf(nil, "X%d", rng.IntN(400))
 			if rng.IntN(2) == 0 {
 				k = fmt.Appendf(nil, "Xsame-long-prefix-%d", rng.IntN(400))
 			}
-			b.add(k, []byte("v"))
+			b.add(k, bytes.Repeat([]byte("v"), j%300)) // values of one- and two-byte lengths
 		}
 		sf.bufs = append(sf.bufs, b)
 		sf.pairs += b.len()
@@ -152,6 +152,9 @@ func TestOffHeap(t *testing.T) {
 // keys, keys sharing long prefixes (all of hi, or all 16 prefix bytes), short keys,
 // repeated keys, and runs already sorted or reversed.
 func TestSortRun(t *testing.T) {
+	if n := unsafe.Sizeof(sortKey{}); n != 24 {
+		t.Errorf("a sortKey takes %d bytes, want 24 (one per key of a load)", n)
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	shapes := map[string]func(i int) []byte{
 		"random":      func(int) []byte { return binary.BigEndian.AppendUint64([]byte("O"), rng.Uint64()) },
@@ -167,16 +170,21 @@ func TestSortRun(t *testing.T) {
 		for _, n := range []int{0, 1, 50, 20_000} {
 			b := &kvBuf{}
 			var want [][]byte
+			value := func(k []byte) []byte { return bytes.Repeat(k, int(k[len(k)-1])%20) } // 0 to 300-odd bytes
 			for i := range n {
 				k := key(i)
-				b.add(k, nil)
+				b.add(k, value(k))
 				want = append(want, k)
 			}
 			slices.SortFunc(want, bytes.Compare)
 			run := b.sortedRun()
 			keys := make([][]byte, len(run))
 			for i, sk := range run {
-				keys[i] = b.key(sk.e)
+				k, v := b.pair(sk.e)
+				keys[i] = k
+				if !bytes.Equal(v, value(k)) {
+					t.Fatalf("%s: key %q holds a %d-byte value, want %d bytes", name, k, len(v), len(value(k)))
+				}
 			}
 			if !slices.EqualFunc(keys, want, bytes.Equal) {
 				t.Errorf("%s, %d keys: sortedRun gave %d keys, sorted: %v; want the same keys in order", name, n, len(keys), slices.IsSortedFunc(keys, bytes.Compare))

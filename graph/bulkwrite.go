@@ -26,24 +26,36 @@ type kvBuf struct {
 	keys   growSlice[sortKey]
 }
 
+// kvEntry locates a pair of a kvBuf: at off in block are the key's length and the
+// value's length as uvarints, then the key and the value. (Lengths in the block rather
+// than here keep a sortKey at 24 bytes: 40 M of them are some 300 MiB less memory to
+// fault in at 1 M companies.)
 type kvEntry struct {
-	block      int32
-	off        int32
-	klen, vlen uint32
+	block uint32
+	off   uint32
 }
 
 const kvBlockSize = 16 << 20
 
-func (b *kvBuf) key(e kvEntry) []byte { return b.blocks[e.block][e.off : e.off+int32(e.klen)] }
-func (b *kvBuf) val(e kvEntry) []byte {
-	return b.blocks[e.block][e.off+int32(e.klen) : e.off+int32(e.klen)+int32(e.vlen)]
+// pair returns the key and value of e.
+func (b *kvBuf) pair(e kvEntry) (k, v []byte) {
+	p := b.blocks[e.block][e.off:]
+	klen, n := binary.Uvarint(p)
+	vlen, m := binary.Uvarint(p[n:])
+	p = p[n+m:]
+	return p[:klen:klen], p[klen : klen+vlen : klen+vlen]
+}
+
+func (b *kvBuf) key(e kvEntry) []byte {
+	k, _ := b.pair(e)
+	return k
 }
 
 // len returns how many pairs b holds.
 func (b *kvBuf) len() int { return len(b.keys.s) }
 
 func (b *kvBuf) add(k, v []byte) {
-	n := len(k) + len(v)
+	n := uvarintLen(uint64(len(k))) + uvarintLen(uint64(len(v))) + len(k) + len(v)
 	last := len(b.blocks) - 1
 	if last < 0 || len(b.blocks[last])+n > cap(b.blocks[last]) {
 		size := 64 << 10
@@ -54,7 +66,8 @@ func (b *kvBuf) add(k, v []byte) {
 		last++
 	}
 	blk := b.blocks[last]
-	b.keys.append(newSortKey(k, kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))}))
+	b.keys.append(newSortKey(k, kvEntry{block: uint32(last), off: uint32(len(blk))}))
+	blk = binary.AppendUvarint(binary.AppendUvarint(blk, uint64(len(k))), uint64(len(v)))
 	b.blocks[last] = append(append(blk, k...), v...)
 }
 
