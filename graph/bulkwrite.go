@@ -4,54 +4,78 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"errors"
-	"runtime"
 	"slices"
-	"sync"
+	"sync/atomic"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // The second half of StreamLoad: every worker has filled one kvBuf per key family; each
-// family is sorted run by run, the runs merged, and the pairs handed to Badger's
-// StreamWriter as one stream per family (families never overlap: each starts with its
-// own byte).
+// kvBuf is sorted into a run, and each family is cut into parts by key range whose runs
+// are merged and handed to Badger's StreamWriter, one stream per part (bulkstream.go).
+// Parts never overlap: families each start with their own byte, and a family's parts
+// are cut at keys.
 
 // kvBuf holds key-value pairs in blocks (a pair never spans two), so that growing the
-// buffer never copies what it holds. Blocks start small and double up to kvBlockSize.
+// buffer never copies what it holds; blocks start small and double up to kvBlockSize.
+// Beside them it lists every pair's sortKey, which sortedRun sorts in place. Blocks and
+// keys live outside the Go heap (offHeap, growSlice) until release.
 type kvBuf struct {
-	blocks  [][]byte
-	entries []kvEntry
+	mem    offHeap
+	blocks [][]byte
+	keys   growSlice[sortKey]
 }
 
+// kvEntry locates a pair of a kvBuf: at off in block are the key's length and the
+// value's length as uvarints, then the key and the value. (Lengths in the block rather
+// than here keep a sortKey at 24 bytes: 40 M of them are some 300 MiB less memory to
+// fault in at 1 M companies.)
 type kvEntry struct {
-	block      int32
-	off        int32
-	klen, vlen uint32
+	block uint32
+	off   uint32
 }
 
 const kvBlockSize = 16 << 20
 
-func (b *kvBuf) key(e kvEntry) []byte { return b.blocks[e.block][e.off : e.off+int32(e.klen)] }
-func (b *kvBuf) val(e kvEntry) []byte {
-	return b.blocks[e.block][e.off+int32(e.klen) : e.off+int32(e.klen)+int32(e.vlen)]
+// pair returns the key and value of e.
+func (b *kvBuf) pair(e kvEntry) (k, v []byte) {
+	p := b.blocks[e.block][e.off:]
+	klen, n := binary.Uvarint(p)
+	vlen, m := binary.Uvarint(p[n:])
+	p = p[n+m:]
+	return p[:klen:klen], p[klen : klen+vlen : klen+vlen]
 }
 
+func (b *kvBuf) key(e kvEntry) []byte {
+	k, _ := b.pair(e)
+	return k
+}
+
+// len returns how many pairs b holds.
+func (b *kvBuf) len() int { return len(b.keys.s) }
+
 func (b *kvBuf) add(k, v []byte) {
-	n := len(k) + len(v)
+	n := uvarintLen(uint64(len(k))) + uvarintLen(uint64(len(v))) + len(k) + len(v)
 	last := len(b.blocks) - 1
 	if last < 0 || len(b.blocks[last])+n > cap(b.blocks[last]) {
 		size := 64 << 10
 		if last >= 0 {
 			size = min(kvBlockSize, 2*cap(b.blocks[last]))
 		}
-		b.blocks = append(b.blocks, make([]byte, 0, max(size, n)))
+		b.blocks = append(b.blocks, b.mem.alloc(max(size, n))[:0])
 		last++
 	}
 	blk := b.blocks[last]
-	b.entries = append(b.entries, kvEntry{block: int32(last), off: int32(len(blk)), klen: uint32(len(k)), vlen: uint32(len(v))})
+	b.keys.append(newSortKey(k, kvEntry{block: uint32(last), off: uint32(len(blk))}))
+	blk = binary.AppendUvarint(binary.AppendUvarint(blk, uint64(len(k))), uint64(len(v)))
 	b.blocks[last] = append(append(blk, k...), v...)
+}
+
+// release gives back b's memory; b holds nothing afterwards.
+func (b *kvBuf) release() {
+	b.mem.free()
+	b.keys.free()
+	*b = kvBuf{}
 }
 
 // familyBufs holds one worker's pairs, one kvBuf per key family.
@@ -93,27 +117,29 @@ func comparePrefix(x, y *sortKey) int {
 	return cmp.Compare(x.lo, y.lo)
 }
 
-// sortedRun returns b's pairs in key order and drops b's entry list.
-func (b *kvBuf) sortedRun() []sortKey {
-	run := make([]sortKey, len(b.entries))
-	for i, e := range b.entries {
-		run[i] = newSortKey(b.key(e), e)
+// compareKeys compares pair x of bx with pair y of by.
+func compareKeys(bx *kvBuf, x *sortKey, by *kvBuf, y *sortKey) int {
+	if c := comparePrefix(x, y); c != 0 {
+		return c
 	}
-	b.entries = nil
-	slices.SortFunc(run, func(x, y sortKey) int {
-		if c := comparePrefix(&x, &y); c != 0 {
-			return c
-		}
-		return bytes.Compare(b.key(x.e), b.key(y.e))
-	})
-	return run
+	return bytes.Compare(bx.key(x.e), by.key(y.e))
 }
 
-// streamFamily is one family's pairs, one kvBuf per worker.
+// sortedRun sorts b's pairs in key order and returns them, in memory of b (valid until
+// b.release).
+func (b *kvBuf) sortedRun() []sortKey {
+	sortRun(b, b.keys.s)
+	return b.keys.s
+}
+
+// streamFamily is one family's pairs, one kvBuf per worker, and once sorted one run
+// per kvBuf.
 type streamFamily struct {
 	fam   byte
 	bufs  []*kvBuf
+	runs  [][]sortKey
 	pairs int
+	left  atomic.Int32 // parts not written yet; the last one written releases bufs
 }
 
 // streamFamilies gathers the families of every worker's buffers plus extra ones (meta
@@ -122,7 +148,7 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 	var byFam [256]*streamFamily
 	var out []*streamFamily
 	add := func(fam byte, b *kvBuf) {
-		if b == nil || len(b.entries) == 0 {
+		if b == nil || b.len() == 0 {
 			return
 		}
 		sf := byFam[fam]
@@ -132,7 +158,7 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 			out = append(out, sf)
 		}
 		sf.bufs = append(sf.bufs, b)
-		sf.pairs += len(b.entries)
+		sf.pairs += b.len()
 	}
 	for _, fb := range workers {
 		for fam, b := range fb.fams {
@@ -146,93 +172,17 @@ func streamFamilies(workers []*familyBufs, extra map[byte]*kvBuf) []*streamFamil
 	return out
 }
 
-// streamVersion is the Badger version of every bulk-loaded key.
-const streamVersion = 1
-
-// writeFamilies sorts and writes every family through one StreamWriter, at most
-// GOMAXPROCS families at a time, and flushes it. On error the writer is cancelled.
-func (s *Store) writeFamilies(fams []*streamFamily) error {
-	sw := s.db.NewStreamWriter()
-	if err := sw.Prepare(); err != nil {
-		sw.Cancel()
-		return err
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(fams))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for i, sf := range fams {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = sf.write(sw, uint32(i+1))
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		sw.Cancel()
-		return err
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	if err := s.db.Sync(); err != nil && !errors.Is(err, badger.ErrInvalidRequest) {
-		return err
-	}
-	return nil
-}
-
-// write sorts sf's runs and merges them into stream streamID. A key that appears twice
-// (an entity listing the same identifier twice) is written once, as Apply would.
-func (sf *streamFamily) write(sw *badger.StreamWriter, streamID uint32) error {
-	runs := make([][]sortKey, len(sf.bufs))
-	for i, b := range sf.bufs {
-		runs[i] = b.sortedRun()
-	}
-	buf := z.NewBuffer(8<<20, "lodestone.StreamLoad")
-	defer buf.Release()
-	var last []byte
-	for {
-		best := -1
-		for i, run := range runs {
-			if len(run) == 0 {
-				continue
-			}
-			if best < 0 {
-				best = i
-				continue
-			}
-			c := comparePrefix(&run[0], &runs[best][0])
-			if c == 0 {
-				c = bytes.Compare(sf.bufs[i].key(run[0].e), sf.bufs[best].key(runs[best][0].e))
-			}
-			if c < 0 {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		b, e := sf.bufs[best], runs[best][0].e
-		runs[best] = runs[best][1:]
-		k := b.key(e)
-		if last != nil && bytes.Equal(k, last) {
-			continue
-		}
-		last = k
-		appendKV(buf, k, b.val(e), streamID)
-		if buf.LenNoPadding() > 4<<20 {
-			if err := sw.Write(buf); err != nil {
-				return err
-			}
-			buf.Reset()
-		}
-	}
-	if buf.LenNoPadding() > 0 {
-		return sw.Write(buf)
-	}
-	return nil
+// appendStreamDone appends the pb.KV{StreamId, StreamDone: true} that closes stream
+// streamID: Badger then finishes its last table at once instead of in Flush.
+func appendStreamDone(buf *z.Buffer, streamID uint32) {
+	const (
+		tagStreamID   = 10<<3 | 0
+		tagStreamDone = 11<<3 | 0
+	)
+	dst := buf.SliceAllocate(1 + uvarintLen(uint64(streamID)) + 2)[:0]
+	dst = append(dst, tagStreamID)
+	dst = binary.AppendUvarint(dst, uint64(streamID))
+	_ = append(dst, tagStreamDone, 1)
 }
 
 // appendKV appends one pair to buf as the protobuf pb.KV{Key, Value, Version:

@@ -99,28 +99,27 @@ func ValidateEntity(prefix string, e *Entity) error {
 		return err
 	}
 	for i, a := range e.Aliases {
-		if err := validateText(fmt.Sprintf("%saliases[%d]", prefix, i), a, true); err != nil {
-			return err
+		if err := validateText("", a, true); err != nil {
+			return inField(fmt.Sprintf("%saliases[%d]", prefix, i), err)
 		}
 	}
 	if err := validateCountry(prefix+"country", e.Country); err != nil {
 		return err
 	}
 	for i, id := range e.Identifiers {
-		f := fmt.Sprintf("%sidentifiers[%d].", prefix, i)
-		if err := validateText(f+"scheme", id.Scheme, true); err != nil {
-			return err
+		if err := validateText("scheme", id.Scheme, true); err != nil {
+			return inField(fmt.Sprintf("%sidentifiers[%d].", prefix, i), err)
 		}
-		if err := validateText(f+"value", id.Value, true); err != nil {
-			return err
+		if err := validateText("value", id.Value, true); err != nil {
+			return inField(fmt.Sprintf("%sidentifiers[%d].", prefix, i), err)
 		}
 	}
 	if err := validateProperties(prefix+"properties", e.Properties); err != nil {
 		return err
 	}
 	for i, s := range e.Sources {
-		if err := ValidateID(fmt.Sprintf("%ssources[%d]", prefix, i), s); err != nil {
-			return err
+		if err := ValidateID("", s); err != nil {
+			return inField(fmt.Sprintf("%ssources[%d]", prefix, i), err)
 		}
 	}
 	return validateDates(prefix, e.ValidFrom, e.ValidTo)
@@ -169,8 +168,8 @@ func ValidateRelationship(prefix string, r *Relationship) error {
 		return Invalid(prefix+"properties.volumeTpa", "must be a number of tonnes a year, 0 or more")
 	}
 	for i, s := range r.Sources {
-		if err := ValidateID(fmt.Sprintf("%ssources[%d]", prefix, i), s); err != nil {
-			return err
+		if err := ValidateID("", s); err != nil {
+			return inField(fmt.Sprintf("%ssources[%d]", prefix, i), err)
 		}
 	}
 	return validateDates(prefix, r.ValidFrom, r.ValidTo)
@@ -228,6 +227,17 @@ type relProperties struct {
 	VolumeTpa *float64
 	Material  string
 	badVolume bool
+}
+
+// inField puts prefix in front of the Field of err, an *Error of a check that was given
+// only the end of the field's name: the loops above format a field's full name only for
+// an invalid record, not for every alias, identifier and source of the millions of a
+// bulk load.
+func inField(prefix string, err error) error {
+	if e, ok := err.(*Error); ok {
+		e.Field = prefix + e.Field
+	}
+	return err
 }
 
 // relProps reads volumeTpa and material from a relationship's properties; nil when there
