@@ -576,7 +576,8 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 		return
 	}
 	r := j.rel
-	if err := ValidateRelationship("relationship.", r); err != nil {
+	props, err := validateRelationship("relationship.", r)
+	if err != nil {
 		l.fail(j.no, inRecord(j.no, err))
 		return
 	}
@@ -585,7 +586,7 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 		l.fail(j.no, Invalid(recordPrefix(j.no)+"relationship", "%v", err))
 		return
 	}
-	h := hotOf(r).encode()
+	h := hotOfProps(r, props).encode()
 	fb.add(famRel, relKey(j.rid), raw)
 	fb.add(famRelID, relIDKey(r.ID), u64(nil, uint64(j.rid)))
 	fb.add(famOut, adjKey(famOut, j.from, j.typ, j.to, j.rid), h)

@@ -22,13 +22,19 @@ func newIDIndex() *idIndex {
 }
 
 // id returns the id numbered n.
-func (x *idIndex) id(n uint64) string {
+func (x *idIndex) id(n uint64) string { return string(x.bytes(n)) }
+
+// bytes returns the bytes of the id numbered n, in the arena.
+func (x *idIndex) bytes(n uint64) []byte {
 	start := uint64(0)
 	if n > 1 {
 		start = x.ends[n-2]
 	}
-	return string(x.arena[start:x.ends[n-1]])
+	return x.arena[start:x.ends[n-1]]
 }
+
+// is reports whether the id numbered n is id, without copying it.
+func (x *idIndex) is(n uint64, id string) bool { return string(x.bytes(n)) == id }
 
 // get returns the number of id, or 0.
 func (x *idIndex) get(id string) uint64 {
@@ -37,7 +43,7 @@ func (x *idIndex) get(id string) uint64 {
 	if !ok {
 		return 0
 	}
-	if x.id(n) == id {
+	if x.is(n, id) {
 		return n
 	}
 	return x.other[id]
@@ -48,7 +54,7 @@ func (x *idIndex) add(id string) (uint64, bool) {
 	n := uint64(len(x.ends)) + 1
 	h := x.hash(id)
 	if prev, ok := x.byHash[h]; ok {
-		if x.id(prev) == id {
+		if x.is(prev, id) {
 			return prev, false
 		}
 		if old, ok := x.other[id]; ok {

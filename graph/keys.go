@@ -255,7 +255,10 @@ func (h hot) validOn(d int32) bool {
 }
 
 // hotOf derives the hot payload of r; volume and material come from its properties.
-func hotOf(r *Relationship) hot {
+func hotOf(r *Relationship) hot { return hotOfProps(r, relProps(r.Properties)) }
+
+// hotOfProps is hotOf with r's properties already read (relProps).
+func hotOfProps(r *Relationship, p *relProperties) hot {
 	h := hot{id: r.ID}
 	if lo, hi, ok := r.ShareBounds(); ok {
 		h.flags |= hotShare
@@ -278,7 +281,7 @@ func hotOf(r *Relationship) hot {
 		h.flags |= hotTo
 		h.to = r.ValidTo.days
 	}
-	if p := relProps(r.Properties); p != nil {
+	if p != nil {
 		if p.VolumeTpa != nil {
 			h.flags |= hotVolume
 			h.volume = *p.VolumeTpa

@@ -89,22 +89,22 @@ func validateFraction(field string, x *float64) error {
 // ValidateEntity checks e against the rules of api.md. prefix names e in error fields
 // (e.g. "input." or "entities[3]."). It does not check that cited sources exist.
 func ValidateEntity(prefix string, e *Entity) error {
-	if err := ValidateID(prefix+"id", e.ID); err != nil {
-		return err
+	if err := ValidateID("id", e.ID); err != nil {
+		return inField(prefix, err)
 	}
-	if err := validateText(prefix+"kind", e.Kind, true); err != nil {
-		return err
+	if err := validateText("kind", e.Kind, true); err != nil {
+		return inField(prefix, err)
 	}
-	if err := validateText(prefix+"name", e.Name, true); err != nil {
-		return err
+	if err := validateText("name", e.Name, true); err != nil {
+		return inField(prefix, err)
 	}
 	for i, a := range e.Aliases {
 		if err := validateText("", a, true); err != nil {
 			return inField(fmt.Sprintf("%saliases[%d]", prefix, i), err)
 		}
 	}
-	if err := validateCountry(prefix+"country", e.Country); err != nil {
-		return err
+	if err := validateCountry("country", e.Country); err != nil {
+		return inField(prefix, err)
 	}
 	for i, id := range e.Identifiers {
 		if err := validateText("scheme", id.Scheme, true); err != nil {
@@ -114,8 +114,8 @@ func ValidateEntity(prefix string, e *Entity) error {
 			return inField(fmt.Sprintf("%sidentifiers[%d].", prefix, i), err)
 		}
 	}
-	if err := validateProperties(prefix+"properties", e.Properties); err != nil {
-		return err
+	if err := validateProperties("properties", e.Properties); err != nil {
+		return inField(prefix, err)
 	}
 	for i, s := range e.Sources {
 		if err := ValidateID("", s); err != nil {
@@ -128,65 +128,76 @@ func ValidateEntity(prefix string, e *Entity) error {
 // ValidateRelationship checks r against the rules of api.md; r.ID may be empty (the store
 // derives it). It does not check that the ends or sources exist.
 func ValidateRelationship(prefix string, r *Relationship) error {
+	_, err := validateRelationship(prefix, r)
+	return err
+}
+
+// validateRelationship is ValidateRelationship that also returns what it read of r's
+// properties (nil without any), for hotOfProps: a bulk load parses them once.
+func validateRelationship(prefix string, r *Relationship) (*relProperties, error) {
 	if r.ID != "" {
-		if err := ValidateID(prefix+"id", r.ID); err != nil {
-			return err
+		if err := ValidateID("id", r.ID); err != nil {
+			return nil, inField(prefix, err)
 		}
 	}
 	if !validType(r.Type) {
-		return Invalid(prefix+"type", "%q is not a relationship type: use upper-case letters, digits and _ (e.g. OWNS, SUPPLIES)", r.Type)
+		return nil, Invalid(prefix+"type", "%q is not a relationship type: use upper-case letters, digits and _ (e.g. OWNS, SUPPLIES)", r.Type)
 	}
-	if err := ValidateID(prefix+"from", r.From); err != nil {
-		return err
+	if err := ValidateID("from", r.From); err != nil {
+		return nil, inField(prefix, err)
 	}
-	if err := ValidateID(prefix+"to", r.To); err != nil {
-		return err
+	if err := ValidateID("to", r.To); err != nil {
+		return nil, inField(prefix, err)
 	}
 	if r.From == r.To && r.Type == TypeOwns {
-		return Invalid(prefix+"to", "an entity cannot own itself")
+		return nil, Invalid(prefix+"to", "an entity cannot own itself")
 	}
 	for _, f := range []struct {
 		name string
 		v    *float64
 	}{{"share", r.Share}, {"shareMin", r.ShareMin}, {"shareMax", r.ShareMax}, {"confidence", r.Confidence}} {
-		if err := validateFraction(prefix+f.name, f.v); err != nil {
-			return err
+		if err := validateFraction(f.name, f.v); err != nil {
+			return nil, inField(prefix, err)
 		}
 	}
 	switch {
 	case r.Share != nil && (r.ShareMin != nil || r.ShareMax != nil):
-		return Invalid(prefix+"share", "give either share or shareMin and shareMax, not both")
+		return nil, Invalid(prefix+"share", "give either share or shareMin and shareMax, not both")
 	case (r.ShareMin == nil) != (r.ShareMax == nil):
-		return Invalid(prefix+"shareMin", "a share range needs both shareMin and shareMax")
+		return nil, Invalid(prefix+"shareMin", "a share range needs both shareMin and shareMax")
 	case r.ShareMin != nil && *r.ShareMin > *r.ShareMax:
-		return Invalid(prefix+"shareMin", "%v is greater than shareMax %v", *r.ShareMin, *r.ShareMax)
+		return nil, Invalid(prefix+"shareMin", "%v is greater than shareMax %v", *r.ShareMin, *r.ShareMax)
 	}
-	if err := validateProperties(prefix+"properties", r.Properties); err != nil {
-		return err
+	if err := validateProperties("properties", r.Properties); err != nil {
+		return nil, inField(prefix, err)
 	}
-	if p := relProps(r.Properties); p != nil && p.badVolume {
-		return Invalid(prefix+"properties.volumeTpa", "must be a number of tonnes a year, 0 or more")
+	props := relProps(r.Properties)
+	if props != nil && props.badVolume {
+		return nil, Invalid(prefix+"properties.volumeTpa", "must be a number of tonnes a year, 0 or more")
 	}
 	for i, s := range r.Sources {
 		if err := ValidateID("", s); err != nil {
-			return inField(fmt.Sprintf("%ssources[%d]", prefix, i), err)
+			return nil, inField(fmt.Sprintf("%ssources[%d]", prefix, i), err)
 		}
 	}
-	return validateDates(prefix, r.ValidFrom, r.ValidTo)
+	if err := validateDates(prefix, r.ValidFrom, r.ValidTo); err != nil {
+		return nil, err
+	}
+	return props, nil
 }
 
 // ValidateSource checks s; s.ID may be empty (the store derives it from the content).
 func ValidateSource(prefix string, s *Source) error {
 	if s.ID != "" {
-		if err := ValidateID(prefix+"id", s.ID); err != nil {
-			return err
+		if err := ValidateID("id", s.ID); err != nil {
+			return inField(prefix, err)
 		}
 	}
-	if err := validateText(prefix+"title", s.Title, true); err != nil {
-		return err
+	if err := validateText("title", s.Title, true); err != nil {
+		return inField(prefix, err)
 	}
-	if err := validateText(prefix+"publisher", s.Publisher, false); err != nil {
-		return err
+	if err := validateText("publisher", s.Publisher, false); err != nil {
+		return inField(prefix, err)
 	}
 	return validateText(prefix+"url", s.URL, false)
 }
@@ -248,14 +259,14 @@ func relProps(raw json.RawMessage) *relProperties {
 	}
 	var m struct {
 		VolumeTpa json.RawMessage `json:"volumeTpa"`
-		Material  any             `json:"material"`
+		Material  json.RawMessage `json:"material"`
 	}
 	if json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
 	p := &relProperties{}
-	if s, ok := m.Material.(string); ok {
-		p.Material = s
+	if len(m.Material) > 0 && m.Material[0] == '"' {
+		_ = json.Unmarshal(m.Material, &p.Material) // a JSON string: it decodes
 	}
 	if len(m.VolumeTpa) > 0 && string(m.VolumeTpa) != "null" {
 		var v float64
