@@ -49,6 +49,7 @@ type importConfig struct {
 	checkpoint  string
 	noBulk      bool
 	key         string
+	cpuProfile  string
 }
 
 // runImport imports files into a store no server is using (--data), or into a running
@@ -66,6 +67,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint file of a batched import; a rerun continues after it (default DATA/import.checkpoint) (LODESTONE_CHECKPOINT)")
 	fs.StringVar(&cfg.key, "key", "", "admin API key for --url, sent as Authorization: Bearer (LODESTONE_KEY)")
 	fs.BoolVar(&cfg.noBulk, "no-bulk", false, "write an empty store through batches instead of the StreamWriter bulk load (LODESTONE_NO_BULK)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file (for go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: lodestone import --format jsonl|csv|bods|gleif [flags] FILE…")
 		fs.PrintDefaults()
@@ -84,6 +86,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if cfg.url != "" {
 		return importRemote(ctx, cfg, files, stdout)
 	}
+	stopProfile, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	var inputs []*ingest.Input
 	for _, f := range files {
 		in, err := ingest.FileInput(f)
