@@ -70,6 +70,9 @@ func (v *memView) relationship(r RelID) (*Relationship, error) {
 
 func (v *memView) limits() Limits { return v.lim }
 
+// prefetch does nothing: entity reads a slice.
+func (v *memView) prefetch([]NodeID) {}
+
 // wantRelIDs does nothing: memArc leaves arc.ID empty, so subgraphs read records.
 func (v *memView) wantRelIDs() {}
 

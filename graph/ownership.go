@@ -659,11 +659,17 @@ func ownStakesOf(v view, of string, threshold float64, maxDepth int, down bool) 
 		// marked in s.inBloc.
 		g.controlled(0, s, -1)
 	}
-	stakes := []Stake{}
+	var kept []int32
+	var keptNodes []NodeID
 	for i := int32(1); i < int32(len(g.nodes)); i++ {
-		if int(g.depth[i]) > maxDepth || !t.keeps(i, threshold) {
-			continue
+		if int(g.depth[i]) <= maxDepth && t.keeps(i, threshold) {
+			kept = append(kept, i)
+			keptNodes = append(keptNodes, g.nodes[i])
 		}
+	}
+	v.prefetch(keptNodes)
+	stakes := []Stake{}
+	for _, i := range kept {
 		var controls bool
 		if down {
 			controls = s.inBloc[i] == s.epoch

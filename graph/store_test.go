@@ -588,3 +588,46 @@ func TestThinSubgraph(t *testing.T) {
 }
 
 func badgerIteratorAll() badger.IteratorOptions { return badger.DefaultIteratorOptions }
+
+// TestPrefetch: prefetch reads many entities on two goroutines (run with -race) and
+// leaves each as entity would read it; an unknown node is left for entity to report.
+func TestPrefetch(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	b := &Batch{}
+	for i := range 3 * prefetchParallelMin {
+		b.Entities = append(b.Entities, Entity{ID: fmt.Sprintf("p%d", i), Kind: "Company", Name: fmt.Sprintf("P %d", i), Aliases: []string{"a"}})
+	}
+	MustApply(t, s, b)
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		var ns []NodeID
+		for i := range 3 * prefetchParallelMin {
+			n, err := v.lookup(fmt.Sprintf("p%d", i))
+			if err != nil {
+				return err
+			}
+			ns = append(ns, n)
+		}
+		ghost := NodeID(1 << 40)
+		v.prefetch(append(ns, ghost))
+		if len(v.ents) != len(ns) {
+			t.Errorf("prefetch read %d entities, want %d", len(v.ents), len(ns))
+		}
+		for i, n := range ns {
+			want, err := readEntity(v.txn, n)
+			if err != nil {
+				return err
+			}
+			if got := v.ents[n]; !reflect.DeepEqual(got, want) || got.ID != fmt.Sprintf("p%d", i) {
+				t.Errorf("entity %d: prefetched %+v, want %+v", i, got, want)
+			}
+		}
+		if _, err := v.entity(ghost); err == nil {
+			t.Error("entity of an unknown node: no error")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

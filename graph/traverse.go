@@ -184,6 +184,7 @@ func (c *travCollector) subgraph(v view, thin bool) (*Subgraph, error) {
 	if thin {
 		byNode = make(map[NodeID]*Entity, len(c.nodes))
 	}
+	v.prefetch(c.nodes)
 	for _, n := range c.nodes {
 		e, err := v.entity(n)
 		if err != nil {

@@ -67,6 +67,9 @@ type view interface {
 	lookup(id string) (NodeID, error)
 	// entity returns the full record of n.
 	entity(n NodeID) (*Entity, error)
+	// prefetch tells the view that entity will be asked for each of ns: it may read them
+	// ahead, all at once.
+	prefetch(ns []NodeID)
 	// relationship returns the full record of r.
 	relationship(r RelID) (*Relationship, error)
 	// arcs calls fn for each relationship touching n in direction dir (Both: both), of one
