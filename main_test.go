@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,21 @@ func TestEnvAndFlags(t *testing.T) {
 	}
 	if cfg.addr != ":9999" || cfg.seed || cfg.corsOrigins != "https://a.example" || cfg.data != "/flag" {
 		t.Errorf("config = %+v: want env for addr/seed/cors and the flag for data", cfg)
+	}
+}
+
+// TestSetMemoryLimit: serve sets the runtime's soft memory limit from --memory-limit,
+// unless it is 0 or GOMEMLIMIT is set.
+func TestSetMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	setMemoryLimit(700, "")
+	if got := debug.SetMemoryLimit(-1); got != 700<<20 {
+		t.Errorf("limit = %d, want %d", got, 700<<20)
+	}
+	setMemoryLimit(500, "2GiB")
+	setMemoryLimit(0, "")
+	if got := debug.SetMemoryLimit(-1); got != 700<<20 {
+		t.Errorf("limit = %d after GOMEMLIMIT and 0, want it unchanged (%d)", got, 700<<20)
 	}
 }
