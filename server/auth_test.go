@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -16,23 +15,11 @@ import (
 // header auth ("" for none); it returns the status, headers and body.
 func (ts *testServer) request(tb testing.TB, method, path, auth, body string) (int, http.Header, string) {
 	tb.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	header := map[string]string{"Authorization": auth}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		header["Content-Type"] = "application/json"
 	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(raw)
+	return ts.send(tb, method, path, header, body)
 }
 
 // gql posts a GraphQL document with the Authorization header auth and decodes the answer.

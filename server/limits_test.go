@@ -3,8 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -30,18 +28,8 @@ func (ts *testServer) gqlWith(tb testing.TB, query string, vars map[string]any, 
 // reads the store) and returns the status, the Retry-After header and the body.
 func (ts *testServer) doAccept(tb testing.TB, body, accept string) (int, string, string) {
 	tb.Helper()
-	req, _ := http.NewRequest("POST", ts.URL+"/graphql", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Retry-After"), string(raw)
+	status, header, raw := ts.send(tb, "POST", "/graphql", map[string]string{"Content-Type": "application/json", "Accept": accept}, body)
+	return status, header.Get("Retry-After"), raw
 }
 
 // TestCostRefusedBeforeWork: a request whose estimate is above the budget is refused

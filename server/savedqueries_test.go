@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -44,26 +45,18 @@ func (ts *testServer) mustSave(tb testing.TB, input map[string]any) savedResult 
 	return out
 }
 
-// do sends a request and returns the status, the headers and the body.
+// do sends a request with the admin key (unless header names an Authorization of its
+// own) and returns the status, the headers and the body.
 func (ts *testServer) do(tb testing.TB, method, path string, header map[string]string, body string) (int, http.Header, string) {
 	tb.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
+	if _, ok := header["Authorization"]; !ok && ts.token != "" {
+		header = maps.Clone(header)
+		if header == nil {
+			header = map[string]string{}
+		}
+		header["Authorization"] = "Bearer " + ts.token
 	}
-	if ts.token != "" {
-		req.Header.Set("Authorization", "Bearer "+ts.token)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(raw)
+	return ts.send(tb, method, path, header, body)
 }
 
 func decodeResponse(tb testing.TB, body string) gqlResponse {

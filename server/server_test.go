@@ -100,6 +100,29 @@ func serveFixture(tb testing.TB, opts graph.Options, log *zap.Logger, cfg Config
 	return &testServer{Server: ts, store: store, token: token}
 }
 
+// send sends method path with body and exactly the headers in header (an empty value
+// sends no header), and returns the status, the headers and the body. The other request
+// helpers (do, request, doAccept) build on it.
+func (ts *testServer) send(tb testing.TB, method, path string, header map[string]string, body string) (int, http.Header, string) {
+	tb.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for k, v := range header {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(raw)
+}
+
 // gqlResponse is a decoded GraphQL response.
 type gqlResponse struct {
 	Data   json.RawMessage `json:"data"`
@@ -523,22 +546,9 @@ func TestValidationErrors(t *testing.T) {
 // TestHTTPProtocol checks GraphQL over HTTP: methods, media types, status codes.
 func TestHTTPProtocol(t *testing.T) {
 	ts := newTestServer(t, Config{MaxBodyBytes: 4096})
-	do := func(method, path, ctype, accept, body string) (*http.Response, string) {
+	do := func(method, path, ctype, accept, body string) (int, http.Header, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		if accept != "" {
-			req.Header.Set("Accept", accept)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return ts.send(t, method, path, map[string]string{"Content-Type": ctype, "Accept": accept}, body)
 	}
 	q := url.QueryEscape(`{ entity(id:"nzb") { name } }`)
 	mut := url.QueryEscape(`mutation { deleteEntity(id:"weld", cascade: true) }`)
@@ -570,18 +580,18 @@ func TestHTTPProtocol(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := do(tt.method, tt.path, tt.ctype, tt.accept, tt.body)
-			if resp.StatusCode != tt.status || !strings.Contains(body, tt.contains) {
-				t.Errorf("%s %s = %d %s, want %d containing %q", tt.method, tt.path, resp.StatusCode, body, tt.status, tt.contains)
+			status, header, body := do(tt.method, tt.path, tt.ctype, tt.accept, tt.body)
+			if status != tt.status || !strings.Contains(body, tt.contains) {
+				t.Errorf("%s %s = %d %s, want %d containing %q", tt.method, tt.path, status, body, tt.status, tt.contains)
 			}
-			if resp.Header.Get("X-Request-Id") == "" {
+			if header.Get("X-Request-Id") == "" {
 				t.Error("no X-Request-Id in the response")
 			}
 			if strings.Contains(body, "goroutine") || strings.Contains(body, ".go:") {
 				t.Errorf("response leaks internals: %s", body)
 			}
-			if tt.accept == gqlResp && !strings.HasPrefix(resp.Header.Get("Content-Type"), gqlResp) {
-				t.Errorf("Content-Type = %q, want %s", resp.Header.Get("Content-Type"), gqlResp)
+			if tt.accept == gqlResp && !strings.HasPrefix(header.Get("Content-Type"), gqlResp) {
+				t.Errorf("Content-Type = %q, want %s", header.Get("Content-Type"), gqlResp)
 			}
 		})
 	}
