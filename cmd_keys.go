@@ -32,14 +32,10 @@ one process at a time: stop the server first (keys take effect when it starts ag
 // runKeys is `lodestone keys`: create, list and revoke API keys in a store no server
 // is using.
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, keysUsage)
-		if len(args) == 0 {
-			return errors.New("keys: name a command: create, list or revoke")
-		}
-		return nil
+	cmd, rest, done, err := subcommand(args, keysUsage, "keys: name a command: create, list or revoke", stderr)
+	if done {
+		return err
 	}
-	cmd, rest := args[0], args[1:]
 	fs := newFlagSet("keys "+cmd, stderr)
 	data := fs.String("data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
 	open := func() (*graph.Store, error) {

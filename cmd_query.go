@@ -46,14 +46,10 @@ Examples:
 // runQuery is `lodestone query`: list, show, run, save and delete saved queries, over
 // the HTTP API of a server, or of an in-process server over a store folder.
 func runQuery(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, queryUsage)
-		if len(args) == 0 {
-			return errors.New("query: name a command: list, show, run, save or delete")
-		}
-		return nil
+	cmd, rest, done, err := subcommand(args, queryUsage, "query: name a command: list, show, run, save or delete", stderr)
+	if done {
+		return err
 	}
-	cmd, rest := args[0], args[1:]
 	fs := newFlagSet("query "+cmd, stderr)
 	var c queryConn
 	fs.StringVar(&c.server, "server", "", "URL of a Lodestone server, e.g. http://localhost:8080 (LODESTONE_SERVER); without it, the store folder --data is used")

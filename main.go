@@ -136,3 +136,17 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	})
 	return err
 }
+
+// subcommand splits the arguments of a command with subcommands (keys, query) into the
+// subcommand and its arguments. With none, or help, it prints usage to stderr and
+// reports done, with an error saying missing when there were no arguments at all.
+func subcommand(args []string, usage, missing string, stderr io.Writer) (cmd string, rest []string, done bool, err error) {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return "", nil, true, errors.New(missing)
+		}
+		return "", nil, true, nil
+	}
+	return args[0], args[1:], false, nil
+}
