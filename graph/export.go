@@ -169,7 +169,7 @@ func exportSubgraph(ctx context.Context, txn *badger.Txn, opts ExportOptions, ty
 					continue
 				}
 				var h hot
-				if err := it.Item().Value(func(b []byte) error { h, _ = decodeHot(b); return nil }); err != nil {
+				if err := it.Item().Value(func(b []byte) error { h, _ = decodeHotID(b, false); return nil }); err != nil {
 					it.Close()
 					return err
 				}

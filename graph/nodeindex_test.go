@@ -6,7 +6,8 @@ import (
 )
 
 // TestNodeIndex checks nodeIndex against a map through its move to a slice, with NodeIDs
-// small, large and beyond the slice's reach, and values including -1.
+// small, large and beyond the slice's reach, and values including -1; the slice never
+// holds more than nodeIndexSlotsPerEntry slots per entry.
 func TestNodeIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var x nodeIndex
@@ -15,7 +16,7 @@ func TestNodeIndex(t *testing.T) {
 		var n NodeID
 		switch rng.IntN(10) {
 		case 0:
-			n = nodeIndexDenseMax + NodeID(rng.IntN(1000))
+			n = 1<<40 + NodeID(rng.IntN(1000))
 		case 1:
 			n = NodeID(rng.IntN(64))
 		default:
@@ -27,6 +28,9 @@ func TestNodeIndex(t *testing.T) {
 		v := int32(i) - 1
 		x.put(n, v)
 		ref[n] = v
+		if len(x.dense) > nodeIndexSlotsPerEntry*len(ref) {
+			t.Fatalf("after %d entries the slice has %d slots", len(ref), len(x.dense))
+		}
 		if i%97 == 0 {
 			for m, want := range ref {
 				if got, ok := x.get(m); !ok || got != want {
@@ -37,6 +41,17 @@ func TestNodeIndex(t *testing.T) {
 	}
 	if x.dense == nil {
 		t.Fatal("the index never moved to a slice")
+	}
+	// A search over a huge id range keeps its map: the slice would be too large.
+	var sparse nodeIndex
+	for i := range 2 * nodeIndexDenseAfter {
+		sparse.put(NodeID(i)*1000, int32(i))
+	}
+	if sparse.dense != nil {
+		t.Errorf("a sparse index moved to a slice of %d slots", len(sparse.dense))
+	}
+	if v, ok := sparse.get(5000); !ok || v != 5 {
+		t.Errorf("sparse get(5000) = %d, %v", v, ok)
 	}
 	for m := NodeID(0); m < 200_100; m++ {
 		want, in := ref[m]

@@ -514,7 +514,7 @@ func (s *Store) EntityRelationships(ctx context.Context, id string, f Relationsh
 				item := it.Item()
 				k := item.Key()
 				var h hot
-				if err := item.Value(func(b []byte) error { h, _ = decodeHot(b); return nil }); err != nil {
+				if err := item.Value(func(b []byte) error { h, _ = decodeHotID(b, false); return nil }); err != nil {
 					it.Close()
 					return err
 				}
