@@ -19,6 +19,7 @@ type requestInfo struct {
 
 	mu            sync.Mutex
 	operationName string
+	operationSet  bool // operationName was found (it may be "": an anonymous operation)
 	keyID         string // the API key the request authenticated with (auth.go)
 }
 
@@ -40,9 +41,20 @@ func requestID(ctx context.Context) string {
 func setOperationName(ctx context.Context, name string) {
 	if ri := info(ctx); ri != nil {
 		ri.mu.Lock()
-		ri.operationName = name
+		ri.operationName, ri.operationSet = name, true
 		ri.mu.Unlock()
 	}
+}
+
+// operationNameOf returns the name of the operation the request runs, when the GraphQL
+// handler has found it (setOperationName).
+func operationNameOf(ctx context.Context) (name string, ok bool) {
+	if ri := info(ctx); ri != nil {
+		ri.mu.Lock()
+		defer ri.mu.Unlock()
+		return ri.operationName, ri.operationSet
+	}
+	return "", false
 }
 
 // withRequestID gives every request an id: the client's X-Request-Id when it is a

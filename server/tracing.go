@@ -41,7 +41,13 @@ func newSchemaTracer(m *metrics, inner tracer.Tracer) *schemaTracer {
 }
 
 func (t *schemaTracer) TraceQuery(ctx context.Context, query, operationName string, _ map[string]any, varTypes map[string]*introspection.Type) (context.Context, tracer.QueryFinishFunc) {
-	_, operationName = operationOf(query, operationName) // name the span after a named operation
+	// Name the span after the operation that runs: the handler has found it already;
+	// elsewhere (a schema used without the handler) find it here.
+	if name, ok := operationNameOf(ctx); ok {
+		operationName = name
+	} else {
+		_, operationName = operationOf(query, operationName)
+	}
 	return t.inner.TraceQuery(ctx, queryHash(query), operationName, nil, varTypes)
 }
 
