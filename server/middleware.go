@@ -19,7 +19,7 @@ type requestInfo struct {
 
 	mu            sync.Mutex
 	operationName string
-	operationSet  bool // operationName was found (it may be "": an anonymous operation)
+	operationSet  bool   // operationName was found (it may be "": an anonymous operation)
 	keyID         string // the API key the request authenticated with (auth.go)
 }
 
