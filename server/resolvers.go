@@ -125,7 +125,7 @@ func (q *queryResolver) Stats(ctx context.Context) (*statsResolver, error) {
 type entityResolver struct {
 	// ID, Kind and Name are fields, not methods: graphql-go (UseFieldResolvers) reads a
 	// field without the reflective call a method costs, and a subgraph renders hundreds.
-	ID   graphql.ID
+	ID   outID
 	Kind string
 	Name string
 	e    *graph.Entity
@@ -133,7 +133,7 @@ type entityResolver struct {
 }
 
 func newEntityResolver(e *graph.Entity, root *Resolver) *entityResolver {
-	return &entityResolver{ID: graphql.ID(e.ID), Kind: e.Kind, Name: e.Name, e: e, root: root}
+	return &entityResolver{ID: outID(e.ID), Kind: e.Kind, Name: e.Name, e: e, root: root}
 }
 func (r *entityResolver) Aliases() []string {
 	if r.e.Aliases == nil {
@@ -234,7 +234,7 @@ func (r *sourceResolver) Published() *Date   { return dateOrNil(r.s.Published) }
 // exist) resolves to null, which GraphQL reports as an INTERNAL error.
 type relationshipResolver struct {
 	// ID and Type are fields for the reason entityResolver's are.
-	ID   graphql.ID
+	ID   outID
 	Type string
 	rel  *graph.Relationship
 	root *Resolver
@@ -249,7 +249,7 @@ type relationshipResolver struct {
 }
 
 func newRelationshipResolver(rel *graph.Relationship, root *Resolver, ctx context.Context, ends map[string]*entityResolver) *relationshipResolver {
-	return &relationshipResolver{ID: graphql.ID(rel.ID), Type: rel.Type, rel: rel, root: root, ctx: ctx, ends: ends}
+	return &relationshipResolver{ID: outID(rel.ID), Type: rel.Type, rel: rel, root: root, ctx: ctx, ends: ends}
 }
 
 func (r *relationshipResolver) Properties() *JSON    { return jsonOrNil(r.record().Properties) }

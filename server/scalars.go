@@ -76,3 +76,23 @@ func jsonOrNil(raw json.RawMessage) *JSON {
 	}
 	return &JSON{raw: raw}
 }
+
+// outID is an ID the server writes, as graphql.ID is, but without a MarshalJSON method:
+// graphql-go encodes every scalar leaf with encoding/json, which writes a plain string
+// kind directly and runs a Marshaler's output through a second validating pass. A
+// subgraph writes hundreds of ids, so entities and relationships carry theirs as outID.
+// The two encode to equal JSON (encoding/json also escapes <, > and &).
+type outID string
+
+// ImplementsGraphQLType maps outID to the schema's ID scalar.
+func (outID) ImplementsGraphQLType(name string) bool { return name == "ID" }
+
+// UnmarshalGraphQL satisfies graphql-go's scalar contract; outID is only ever output.
+func (id *outID) UnmarshalGraphQL(input any) error {
+	s, ok := input.(string)
+	if !ok {
+		return fmt.Errorf("an ID must be a string, got %T", input)
+	}
+	*id = outID(s)
+	return nil
+}
