@@ -118,8 +118,7 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) (*BackupHeader, error)
 	if err != nil {
 		return nil, err
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.lockWrites()()
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}

@@ -27,8 +27,7 @@ type BulkStats struct {
 // A bulk load is atomic in effect: on any error (EINVALID naming the record, a cancelled
 // ctx) the store is emptied again. Errors: EINVALID when the store is not empty.
 func (s *Store) BulkLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.lockWrites()()
 	if err := s.checkEmpty(); err != nil {
 		return BulkStats{}, err
 	}
@@ -240,8 +239,7 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // (streamLoadGCPercent). The 1 M-company synthetic graph (1.5 M entities, 3 M
 // relationships) peaks at about 5 GiB resident (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.lockWrites()()
 	if err := s.checkEmpty(); err != nil {
 		return BulkStats{}, err
 	}

@@ -29,9 +29,13 @@ func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) 
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	gen, cacheOK := s.cache.generation()
 	return s.db.View(func(txn *badger.Txn) error {
 		v := &txnView{txn: txn, reg: s.state.Load(), day: asOf.days, lim: s.limits,
 			ctx: ctx, deadline: deadline}
+		if cacheOK && s.cache.stillAt(gen) {
+			v.cache, v.gen = s.cache, gen
+		}
 		defer v.closeIterators()
 		err := fn(v)
 		recordRead(ctx, v, err)
@@ -54,6 +58,10 @@ type txnView struct {
 	relIDs bool
 	ents   map[NodeID]*Entity
 	rels   map[RelID]*Relationship
+	// cache, when not nil, holds records and adjacency lists of generation gen, the one
+	// txn's snapshot belongs to (readCache).
+	cache *readCache
+	gen   uint64
 	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
 	// than a short scan on a large store (it visits every table of every level), so a
 	// traversal that expands hundreds of entities seeks one iterator again and again.
@@ -106,7 +114,7 @@ func (v *txnView) entity(n NodeID) (*Entity, error) {
 	if e, ok := v.ents[n]; ok {
 		return e, nil
 	}
-	e, err := readEntity(v.txn, n)
+	e, err := v.readEntity(n)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +123,23 @@ func (v *txnView) entity(n NodeID) (*Entity, error) {
 	}
 	v.ents[n] = e
 	return e, nil
+}
+
+// readEntity returns the record of n from the read cache, or reads, decodes and caches
+// it.
+func (v *txnView) readEntity(n NodeID) (*Entity, error) {
+	if v.cache == nil {
+		return readEntity(v.txn, n)
+	}
+	k := nodeKey(n)
+	if e, ok := v.cache.entity(v.gen, k); ok {
+		return e, nil
+	}
+	e, err := readEntity(v.txn, n)
+	if err == nil {
+		v.cache.putEntity(v.gen, k, e)
+	}
+	return e, err
 }
 
 // readEntity reads and decodes the record of n. It touches nothing but txn, a read-only
@@ -145,9 +170,19 @@ const prefetchParallelMin = 24
 func (v *txnView) prefetch(ns []NodeID) {
 	var todo []NodeID
 	for _, n := range ns {
-		if _, ok := v.ents[n]; !ok {
-			todo = append(todo, n)
+		if _, ok := v.ents[n]; ok {
+			continue
 		}
+		if v.cache != nil {
+			if e, ok := v.cache.entity(v.gen, nodeKey(n)); ok {
+				if v.ents == nil {
+					v.ents = map[NodeID]*Entity{}
+				}
+				v.ents[n] = e
+				continue
+			}
+		}
+		todo = append(todo, n)
 	}
 	if len(todo) < prefetchParallelMin {
 		return
@@ -156,7 +191,11 @@ func (v *txnView) prefetch(ns []NodeID) {
 	half := len(todo) / 2
 	read := func(part []NodeID, out []*Entity) {
 		for i, n := range part {
-			out[i], _ = readEntity(v.txn, n)
+			e, err := readEntity(v.txn, n)
+			if err == nil && v.cache != nil {
+				v.cache.putEntity(v.gen, nodeKey(n), e)
+			}
+			out[i] = e
 		}
 	}
 	done := make(chan struct{})
@@ -252,8 +291,29 @@ func (v *txnView) arcs(n NodeID, dir Direction, types []string, fn func(arc) boo
 }
 
 func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, error) {
+	if v.cache == nil {
+		return v.scanStored(fam, prefix, fn, nil)
+	}
+	if list, ok := v.cache.arcs(v.gen, prefix); ok {
+		return v.replayArcs(fam, list, fn)
+	}
+	var list []cachedArc
+	more, err := v.scanStored(fam, prefix, fn, &list)
+	if err == nil && more && list != nil {
+		v.cache.putArcs(v.gen, prefix, list)
+	}
+	return more, err
+}
+
+// scanStored calls fn with the arcs under prefix valid on the view's day, read from the
+// store, until fn returns false (more is then false). When collect is not nil it also
+// gathers every entry under prefix, valid or not, with its relationship id, for the
+// read cache; it sets *collect to nil when the list is longer than maxCachedArcs.
+func (v *txnView) scanStored(fam byte, prefix []byte, fn func(arc) bool, collect *[]cachedArc) (more bool, err error) {
 	it := v.iterator()
 	defer func() { v.idle = append(v.idle, it) }()
+	withID := v.relIDs || collect != nil
+	listed := 0
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		if err := v.spend(); err != nil {
 			return false, err
@@ -266,7 +326,7 @@ func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, er
 		var h hot
 		err := item.Value(func(b []byte) error {
 			var ok bool
-			h, ok = decodeHotID(b, v.relIDs)
+			h, ok = decodeHotID(b, withID)
 			if !ok {
 				return errors.New("graph: malformed adjacency payload")
 			}
@@ -275,18 +335,55 @@ func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, er
 		if err != nil {
 			return false, err
 		}
+		if collect != nil {
+			if listed++; listed <= maxCachedArcs {
+				*collect = append(*collect, cachedArc{typ: typ, other: other, rid: rid, h: h})
+			} else {
+				*collect = nil
+			}
+		}
 		if !h.validOn(v.day) {
 			continue
 		}
-		name := ""
-		if int(typ) < len(v.reg.typeNames) {
-			name = v.reg.typeNames[typ]
+		if !fn(v.arcOf(fam, typ, other, rid, h)) {
+			return false, nil
 		}
-		if !fn(h.arc(rid, name, other, fam == famOut)) {
+	}
+	if collect != nil && listed == 0 {
+		*collect = []cachedArc{} // an entity without arcs here is worth remembering too
+	}
+	return true, nil
+}
+
+// replayArcs is scanStored over a cached list: the same arcs, in the same order, with
+// the same budget spent.
+func (v *txnView) replayArcs(fam byte, list []cachedArc, fn func(arc) bool) (bool, error) {
+	for i := range list {
+		if err := v.spend(); err != nil {
+			return false, err
+		}
+		c := &list[i]
+		if !c.h.validOn(v.day) {
+			continue
+		}
+		if !fn(v.arcOf(fam, c.typ, c.other, c.rid, c.h)) {
 			return false, nil
 		}
 	}
 	return true, nil
+}
+
+// arcOf builds the arc of an adjacency entry, without the relationship's id unless the
+// view asked for ids.
+func (v *txnView) arcOf(fam byte, typ uint16, other NodeID, rid RelID, h hot) arc {
+	name := ""
+	if int(typ) < len(v.reg.typeNames) {
+		name = v.reg.typeNames[typ]
+	}
+	if !v.relIDs {
+		h.id = ""
+	}
+	return h.arc(rid, name, other, fam == famOut)
 }
 
 // Entity returns the entity with id, or ENOTFOUND.

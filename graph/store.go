@@ -35,7 +35,14 @@ type Options struct {
 	// 8 MiB each when InMemory). The memtable size also caps one atomic write batch
 	// (about 15 % of it).
 	MemTableSize, BlockCacheSize int64
+	// CacheSize is how many bytes of decoded entity records and adjacency lists reads
+	// keep for one another (readCache): 0 takes the default, 64 MiB (8 MiB when
+	// InMemory); a negative size turns the cache off.
+	CacheSize int64
 }
+
+// DefaultCacheSize is Options.CacheSize's default for a store on disk.
+const DefaultCacheSize = 64 << 20
 
 // Store is the knowledge graph kept in Badger. It is safe for concurrent use: reads run
 // in parallel on snapshots, writes are applied one at a time through Apply.
@@ -45,7 +52,8 @@ type Store struct {
 	limits Limits
 	log    *zap.Logger
 
-	writeMu sync.Mutex               // serializes every write (see Apply)
+	writeMu sync.Mutex               // serializes every write (see Apply and lockWrites)
+	cache   *readCache               // nil when Options.CacheSize < 0
 	state   atomic.Pointer[registry] // immutable snapshot, replaced after each commit
 	closed  atomic.Bool
 	reads   atomic.Uint64 // read transactions opened
@@ -122,7 +130,19 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph: open store %q: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger}
+	cacheSize := opts.CacheSize
+	if cacheSize == 0 {
+		cacheSize = DefaultCacheSize
+		if opts.InMemory {
+			cacheSize = 8 << 20
+		}
+	}
+	cache, err := newReadCache(cacheSize)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("graph: read cache: %w", err)
+	}
+	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache}
 	if !opts.InMemory {
 		s.dir = opts.Dir
 	}
@@ -153,6 +173,7 @@ func (s *Store) Close() error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	defer s.cache.close()
 	return s.db.Close()
 }
 

@@ -82,8 +82,7 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	defer s.lockWrites()()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
