@@ -6,7 +6,8 @@ package graph
 // that many entities has usually touched a good part of the id range, and a slice lookup
 // costs a fraction of a map's (a breadth-first search looks up every arc it scans). The
 // slice never has more than nodeIndexSlotsPerEntry slots per entry, so its memory grows
-// with the entries, not with the store; NodeIDs beyond it stay in the map.
+// with the entries, not with the store; NodeIDs beyond it stay in the map. It grows
+// geometrically, and takes over the map's entries it comes to cover.
 // The zero value is empty and ready to use.
 type nodeIndex struct {
 	m       map[NodeID]int32
@@ -41,11 +42,23 @@ func (x *nodeIndex) put(n NodeID, v int32) {
 		return
 	}
 	if x.dense != nil && x.fits(n) {
-		grown := make([]int32, min(max(n+1, NodeID(len(x.dense))*5/4), x.slots()))
-		copy(grown, x.dense)
-		x.dense = grown
-		x.dense[n] = v + 2
-		return
+		// Grow by at least a quarter, or not at all: near the slot bound, growing just
+		// enough for n would copy the whole slice again for almost every entry.
+		size := min(max(n+1, NodeID(len(x.dense))*2), x.slots())
+		if size >= NodeID(len(x.dense))*5/4 {
+			grown := make([]int32, size)
+			copy(grown, x.dense)
+			x.dense = grown
+			x.dense[n] = v + 2
+			// get looks below len(dense) in the slice only: move what the map holds there.
+			for k, val := range x.m {
+				if k < size {
+					x.dense[k] = val + 2
+					delete(x.m, k)
+				}
+			}
+			return
+		}
 	}
 	if x.m == nil {
 		x.m = make(map[NodeID]int32, 64)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -57,6 +58,32 @@ func TestNodeIndex(t *testing.T) {
 		want, in := ref[m]
 		if got, ok := x.get(m); ok != in || got != want {
 			t.Fatalf("get(%d) = %d, %v; want %d, %v", m, got, ok, want, in)
+		}
+	}
+}
+
+// TestNodeIndexGrowsGeometrically puts NodeIDs that rise just within the slice's slot
+// bound, the order that once made every put copy the whole slice (gigabytes of garbage
+// for a shortestPath through a hub): the bytes allocated must stay a small multiple of
+// the final slice.
+func TestNodeIndexGrowsGeometrically(t *testing.T) {
+	const entries = 200_000
+	var x nodeIndex
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	final := uint64(entries * nodeIndexSlotsPerEntry * 4)
+	for i := range entries {
+		x.put(NodeID(i*(nodeIndexSlotsPerEntry-1)), int32(i))
+		if i%1000 == 999 || i == entries-1 { // fail fast: a quadratic growth never ends
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 6*final {
+				t.Fatalf("putting %d entries allocated %d MiB; the final slice is at most %d MiB", i+1, got>>20, final>>20)
+			}
+		}
+	}
+	for i := range entries {
+		if v, ok := x.get(NodeID(i * (nodeIndexSlotsPerEntry - 1))); !ok || v != int32(i) {
+			t.Fatalf("entry %d: %d, %v", i, v, ok)
 		}
 	}
 }
