@@ -38,6 +38,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	only := fs.String("only", "", "run only the classes whose name contains this text")
 	serverURL := fs.String("url", "", "measure a running server (e.g. http://127.0.0.1:8080) through HTTP only, instead of an in-process one; it must serve the same --companies/--seed/--hub graph")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests (of the load with --load-only) to this file")
+	cacheMiB := fs.Int64("cache", graph.DefaultCacheSize>>20, "MiB of the store's read cache (0: none), as lodestone serve --cache")
 	loadOnly := fs.Bool("load-only", false, "generate and bulk load the graph into an empty --data store, print the time and stop")
 	writeJSONL := fs.String("write-jsonl", "", "write the synthetic graph to this file as native JSONL (for lodestone import) and stop")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -53,7 +54,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if *serverURL != "" {
 		return benchRemote(ctx, cfg, *serverURL+"/graphql", *n, *only, stdout)
 	}
-	store, err := graph.Open(graph.Options{Dir: *data, NoSync: true})
+	store, err := graph.Open(graph.Options{Dir: *data, NoSync: true, CacheSize: cacheBytes(*cacheMiB)})
 	if err != nil {
 		return err
 	}

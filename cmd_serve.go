@@ -26,6 +26,7 @@ import (
 // serveConfig is the configuration of `lodestone serve`.
 type serveConfig struct {
 	memLimitMiB    int64
+	cacheMiB       int64
 	addr           string
 	data           string
 	inMemory       bool
@@ -69,6 +70,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.slowQuery, "slow-query", time.Second, "log GraphQL requests that take this long or longer, by operation name and document hash (0: off) (LODESTONE_SLOW_QUERY)")
 	fs.BoolVar(&c.otel, "otel", false, "trace GraphQL requests with OpenTelemetry over OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set (LODESTONE_OTEL)")
 	fs.DurationVar(&c.limits.Timeout, "traversal-timeout", graph.DefaultTimeout, "time limit of one traversal (LODESTONE_TRAVERSAL_TIMEOUT)")
+	fs.Int64Var(&c.cacheMiB, "cache", graph.DefaultCacheSize>>20, "MiB of decoded entities and adjacency lists kept for reads, retired by every write (0: none) (LODESTONE_CACHE)")
 	fs.Int64Var(&c.memLimitMiB, "memory-limit", defaultMemoryLimitMiB, "soft limit of the Go runtime's memory in MiB: near it the collector works harder (0: none; GOMEMLIMIT, when set, wins) (LODESTONE_MEMORY_LIMIT)")
 }
 
@@ -123,7 +125,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stop()
 	setMemoryLimit(cfg.memLimitMiB, os.Getenv("GOMEMLIMIT"))
 
-	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log})
+	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log, CacheSize: cacheBytes(cfg.cacheMiB)})
 	if err != nil {
 		return err
 	}
@@ -249,4 +251,12 @@ func setMemoryLimit(mib int64, gomemlimit string) {
 	if mib > 0 && gomemlimit == "" {
 		debug.SetMemoryLimit(mib << 20)
 	}
+}
+
+// cacheBytes turns a --cache size in MiB into graph.Options.CacheSize (0 MiB: none).
+func cacheBytes(mib int64) int64 {
+	if mib <= 0 {
+		return -1
+	}
+	return mib << 20
 }

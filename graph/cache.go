@@ -35,6 +35,9 @@ type cacheEntry struct {
 	gen  uint64
 	ent  *Entity
 	arcs []cachedArc
+	// withIDs: the arcs' payloads carry the relationships' public ids (when the store's
+	// payloads have them); a list read without is no use to a view that wants them.
+	withIDs bool
 }
 
 // cachedArc is one adjacency entry as stored: its type id, far end, relationship and
@@ -45,6 +48,12 @@ type cachedArc struct {
 	rid   RelID
 	h     hot
 }
+
+// cacheFillsPerRead is how many entries one read transaction may add to the cache. A
+// traversal that sweeps thousands of entities (a shortestPath between far-apart
+// companies) would otherwise pay for filling the cache with what the next request is
+// unlikely to need, and push out what it does need; past this many it only reads.
+const cacheFillsPerRead = 64
 
 // maxCachedArcs is the longest adjacency list the cache keeps. A hub's list is read
 // rarely compared to its size and would push out thousands of ordinary entries.
@@ -120,13 +129,14 @@ func (c *readCache) entity(gen uint64, k []byte) (*Entity, bool) {
 }
 
 func (c *readCache) putEntity(gen uint64, k []byte, e *Entity) {
-	c.entries.Set(k, &cacheEntry{gen: gen, ent: e}, entityCost(e))
+	c.entries.Set(k, &cacheEntry{gen: gen, ent: e}, cacheItemCost+entityCost(e))
 }
 
-// arcs returns the cached adjacency list under prefix read in generation gen.
-func (c *readCache) arcs(gen uint64, prefix []byte) ([]cachedArc, bool) {
+// arcs returns the cached adjacency list under prefix read in generation gen, with the
+// relationships' ids when withIDs.
+func (c *readCache) arcs(gen uint64, prefix []byte, withIDs bool) ([]cachedArc, bool) {
 	e, ok := c.entries.Get(prefix)
-	if !ok || e.gen != gen || e.ent != nil {
+	if !ok || e.gen != gen || e.ent != nil || (withIDs && !e.withIDs) {
 		c.misses.Add(1)
 		return nil, false
 	}
@@ -134,12 +144,12 @@ func (c *readCache) arcs(gen uint64, prefix []byte) ([]cachedArc, bool) {
 	return e.arcs, true
 }
 
-func (c *readCache) putArcs(gen uint64, prefix []byte, arcs []cachedArc) {
+func (c *readCache) putArcs(gen uint64, prefix []byte, arcs []cachedArc, withIDs bool) {
 	cost := int64(cacheItemCost + len(prefix))
 	for i := range arcs {
 		cost += cachedArcCost + int64(len(arcs[i].h.id)+len(arcs[i].h.material))
 	}
-	c.entries.Set(prefix, &cacheEntry{gen: gen, arcs: arcs}, cost)
+	c.entries.Set(prefix, &cacheEntry{gen: gen, arcs: arcs, withIDs: withIDs}, cost)
 }
 
 func entityCost(e *Entity) int64 {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -62,6 +63,7 @@ type txnView struct {
 	// txn's snapshot belongs to (readCache).
 	cache *readCache
 	gen   uint64
+	fills atomic.Int32 // entries this view added to the cache (cacheFillsPerRead)
 	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
 	// than a short scan on a large store (it visits every table of every level), so a
 	// traversal that expands hundreds of entities seeks one iterator again and again.
@@ -136,11 +138,15 @@ func (v *txnView) readEntity(n NodeID) (*Entity, error) {
 		return e, nil
 	}
 	e, err := readEntity(v.txn, n)
-	if err == nil {
+	if err == nil && v.mayFill() {
 		v.cache.putEntity(v.gen, k, e)
 	}
 	return e, err
 }
+
+// mayFill reports whether the view may add one more entry to the cache, and counts it.
+// Two goroutines may ask at once (prefetch).
+func (v *txnView) mayFill() bool { return v.fills.Add(1) <= cacheFillsPerRead }
 
 // readEntity reads and decodes the record of n. It touches nothing but txn, a read-only
 // transaction, so two goroutines may call it at once (prefetch).
@@ -192,7 +198,7 @@ func (v *txnView) prefetch(ns []NodeID) {
 	read := func(part []NodeID, out []*Entity) {
 		for i, n := range part {
 			e, err := readEntity(v.txn, n)
-			if err == nil && v.cache != nil {
+			if err == nil && v.cache != nil && v.mayFill() {
 				v.cache.putEntity(v.gen, nodeKey(n), e)
 			}
 			out[i] = e
@@ -294,25 +300,27 @@ func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, er
 	if v.cache == nil {
 		return v.scanStored(fam, prefix, fn, nil)
 	}
-	if list, ok := v.cache.arcs(v.gen, prefix); ok {
+	if list, ok := v.cache.arcs(v.gen, prefix, v.relIDs); ok {
 		return v.replayArcs(fam, list, fn)
+	}
+	if v.fills.Load() >= cacheFillsPerRead {
+		return v.scanStored(fam, prefix, fn, nil)
 	}
 	var list []cachedArc
 	more, err := v.scanStored(fam, prefix, fn, &list)
-	if err == nil && more && list != nil {
-		v.cache.putArcs(v.gen, prefix, list)
+	if err == nil && more && list != nil && v.mayFill() {
+		v.cache.putArcs(v.gen, prefix, list, v.relIDs)
 	}
 	return more, err
 }
 
 // scanStored calls fn with the arcs under prefix valid on the view's day, read from the
 // store, until fn returns false (more is then false). When collect is not nil it also
-// gathers every entry under prefix, valid or not, with its relationship id, for the
-// read cache; it sets *collect to nil when the list is longer than maxCachedArcs.
+// gathers every entry under prefix, valid or not, for the read cache; it sets *collect to nil when the list is longer than maxCachedArcs.
 func (v *txnView) scanStored(fam byte, prefix []byte, fn func(arc) bool, collect *[]cachedArc) (more bool, err error) {
 	it := v.iterator()
 	defer func() { v.idle = append(v.idle, it) }()
-	withID := v.relIDs || collect != nil
+	withID := v.relIDs
 	listed := 0
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		if err := v.spend(); err != nil {
