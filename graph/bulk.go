@@ -476,8 +476,11 @@ func (l *streamLoader) add(rec Record) error {
 	return nil
 }
 
-// release gives back the memory of every buffer that finish collected.
+// release gives back the memory of the id indexes and of every buffer that finish
+// collected.
 func (l *streamLoader) release() {
+	l.nodes.release()
+	l.rels.release()
 	for _, fb := range l.bufs {
 		for _, b := range fb.fams {
 			if b != nil {
