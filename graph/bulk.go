@@ -546,8 +546,9 @@ func (l *streamLoader) finish() error {
 // registry of the kinds it has seen (their ids come from the sequential part), so that
 // it never touches the shared registry.
 type streamWorker struct {
-	fb *familyBufs
-	w  *writer
+	fb  *familyBufs
+	w   *writer
+	num [8]byte // a value being built (fb.add copies it)
 }
 
 func newStreamWorker() *streamWorker {
@@ -571,7 +572,7 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 			return
 		}
 		fb.add(famNode, nodeKey(j.nid), raw)
-		fb.add(famNodeID, nodeIDKey(e.ID), u64(nil, uint64(j.nid)))
+		fb.add(famNodeID, nodeIDKey(e.ID), u64(sw.num[:0], uint64(j.nid)))
 		sw.w.reg.kinds[e.Kind] = j.kind
 		for _, k := range sw.w.entityIndexKeys(j.nid, e) {
 			fb.add(k[0], k, nil)
@@ -591,7 +592,7 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 	}
 	h := hotOfProps(r, props).encode()
 	fb.add(famRel, relKey(j.rid), raw)
-	fb.add(famRelID, relIDKey(r.ID), u64(nil, uint64(j.rid)))
+	fb.add(famRelID, relIDKey(r.ID), u64(sw.num[:0], uint64(j.rid)))
 	fb.add(famOut, adjKey(famOut, j.from, j.typ, j.to, j.rid), h)
 	fb.add(famIn, adjKey(famIn, j.to, j.typ, j.from, j.rid), h)
 }
