@@ -214,4 +214,3 @@ const mergeBatch = 64
 
 // sink keeps the loads of streamPart.write that only bring pairs into the cache.
 var sink atomic.Uint32
-
