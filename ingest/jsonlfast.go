@@ -140,18 +140,50 @@ func (p *fastParser) key() (string, bool) {
 
 // fieldName returns the constant equal to k when k is a field name of a record.
 func fieldName(k []byte) (string, bool) {
-	for _, f := range fieldNames {
-		if f == string(k) {
-			return f, true
-		}
+	switch string(k) { // a switch on string(k) compares without converting
+	case "id":
+		return "id", true
+	case "type":
+		return "type", true
+	case "from":
+		return "from", true
+	case "to":
+		return "to", true
+	case "share":
+		return "share", true
+	case "sources":
+		return "sources", true
+	case "validFrom":
+		return "validFrom", true
+	case "validTo":
+		return "validTo", true
+	case "kind":
+		return "kind", true
+	case "name":
+		return "name", true
+	case "aliases":
+		return "aliases", true
+	case "country":
+		return "country", true
+	case "identifiers":
+		return "identifiers", true
+	case "properties":
+		return "properties", true
+	case "scheme":
+		return "scheme", true
+	case "value":
+		return "value", true
+	case "confidence":
+		return "confidence", true
+	case "source":
+		return "source", true
+	case "entity":
+		return "entity", true
+	case "relationship":
+		return "relationship", true
 	}
 	return "", false
 }
-
-var fieldNames = []string{"id", "type", "from", "to", "share", "sources", "validFrom", "validTo",
-	"kind", "name", "aliases", "country", "identifiers", "properties", "scheme", "value",
-	"confidence", "shareMin", "shareMax", "shareMinExclusive", "shareMaxExclusive",
-	"source", "entity", "relationship", "title", "publisher", "url", "published"}
 
 // fields reads the members of an object whose '{' is next, calling field for each; a
 // field name seen twice makes it fail (encoding/json would merge the two values).
