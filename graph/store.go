@@ -35,6 +35,12 @@ type Options struct {
 	// 8 MiB each when InMemory). The memtable size also caps one atomic write batch
 	// (about 15 % of it).
 	MemTableSize, BlockCacheSize int64
+	// BaseTableSize overrides Badger's BaseTableSize (2 MiB), the SSTable size of level 1,
+	// doubled each level down: a StreamLoad writes tables of 32 times it. Badger's table
+	// builder holds twice a table in the Go heap, up to 16 tables at once, so a bulk load
+	// into 64 MiB tables peaks some 1 GiB higher than into 8 MiB ones. Tables of any size
+	// are read alike; it is an option of the process that opens the store, not of the store.
+	BaseTableSize int64
 }
 
 // Store is the knowledge graph kept in Badger. It is safe for concurrent use: reads run
@@ -110,6 +116,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.MemTableSize > 0 {
 		bo = bo.WithMemTableSize(opts.MemTableSize)
+	}
+	if opts.BaseTableSize > 0 {
+		bo = bo.WithBaseTableSize(opts.BaseTableSize)
 	}
 	if opts.BlockCacheSize > 0 {
 		bo = bo.WithBlockCacheSize(opts.BlockCacheSize)
