@@ -238,7 +238,9 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // uses BulkLoad. Memory: every key and value is held until the write, outside the Go
 // heap on Linux, plus a 24-byte sort key per key; while it runs GOGC is at most 50
 // (streamLoadGCPercent). The 1 M-company synthetic graph (1.5 M entities, 3 M
-// relationships) peaks at about 5 GiB resident (docs/benchmarks.md).
+// relationships) peaks at about 3.6 GiB resident when the store is opened with 8 MiB
+// tables as lodestone import does (Options.BaseTableSize), 4.5 GiB with Badger's
+// default 64 MiB ones (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
