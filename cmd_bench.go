@@ -54,7 +54,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if *serverURL != "" {
 		return benchRemote(ctx, cfg, *serverURL+"/graphql", *n, *only, stdout)
 	}
-	store, err := graph.Open(graph.Options{Dir: *data, NoSync: true, CacheSize: cacheBytes(*cacheMiB)})
+	opts := graph.Options{Dir: *data, NoSync: true, CacheSize: cacheBytes(*cacheMiB)}
+	if *loadOnly {
+		opts.BaseTableSize = bulkBaseTableSize // as lodestone import does
+	}
+	store, err := graph.Open(opts)
 	if err != nil {
 		return err
 	}

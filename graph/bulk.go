@@ -237,7 +237,9 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 // uses BulkLoad. Memory: every key and value is held until the write, outside the Go
 // heap on Linux, plus a 24-byte sort key per key; while it runs GOGC is at most 50
 // (streamLoadGCPercent). The 1 M-company synthetic graph (1.5 M entities, 3 M
-// relationships) peaks at about 5 GiB resident (docs/benchmarks.md).
+// relationships) peaks at about 3.6 GiB resident when the store is opened with 8 MiB
+// tables as lodestone import does (Options.BaseTableSize), 4.5 GiB with Badger's
+// default 64 MiB ones (docs/benchmarks.md).
 func (s *Store) StreamLoad(ctx context.Context, each func(emit func(Record) error) error, progress func(BulkStats)) (BulkStats, error) {
 	defer s.lockWrites()()
 	if err := s.checkEmpty(); err != nil {
@@ -474,8 +476,11 @@ func (l *streamLoader) add(rec Record) error {
 	return nil
 }
 
-// release gives back the memory of every buffer that finish collected.
+// release gives back the memory of the id indexes and of every buffer that finish
+// collected.
 func (l *streamLoader) release() {
+	l.nodes.release()
+	l.rels.release()
 	for _, fb := range l.bufs {
 		for _, b := range fb.fams {
 			if b != nil {
@@ -541,8 +546,9 @@ func (l *streamLoader) finish() error {
 // registry of the kinds it has seen (their ids come from the sequential part), so that
 // it never touches the shared registry.
 type streamWorker struct {
-	fb *familyBufs
-	w  *writer
+	fb  *familyBufs
+	w   *writer
+	num [8]byte // a value being built (fb.add copies it)
 }
 
 func newStreamWorker() *streamWorker {
@@ -566,7 +572,7 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 			return
 		}
 		fb.add(famNode, nodeKey(j.nid), raw)
-		fb.add(famNodeID, nodeIDKey(e.ID), u64(nil, uint64(j.nid)))
+		fb.add(famNodeID, nodeIDKey(e.ID), u64(sw.num[:0], uint64(j.nid)))
 		sw.w.reg.kinds[e.Kind] = j.kind
 		for _, k := range sw.w.entityIndexKeys(j.nid, e) {
 			fb.add(k[0], k, nil)
@@ -586,7 +592,7 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 	}
 	h := hotOfProps(r, props).encode()
 	fb.add(famRel, relKey(j.rid), raw)
-	fb.add(famRelID, relIDKey(r.ID), u64(nil, uint64(j.rid)))
+	fb.add(famRelID, relIDKey(r.ID), u64(sw.num[:0], uint64(j.rid)))
 	fb.add(famOut, adjKey(famOut, j.from, j.typ, j.to, j.rid), h)
 	fb.add(famIn, adjKey(famIn, j.to, j.typ, j.from, j.rid), h)
 }

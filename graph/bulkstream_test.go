@@ -149,8 +149,9 @@ func TestOffHeap(t *testing.T) {
 }
 
 // TestSortRun: sortRun puts the keys of runs of every shape in the byte order of their keys: random
-// keys, keys sharing long prefixes (all of hi, or all 16 prefix bytes), short keys,
-// repeated keys, and runs already sorted or reversed.
+// keys, keys sharing long prefixes (all of hi, all 16 prefix bytes, 40 bytes, or a
+// prefix and zero bytes up to different lengths), short keys, repeated keys, term keys
+// of small NodeIDs, and runs already sorted or reversed.
 func TestSortRun(t *testing.T) {
 	if n := unsafe.Sizeof(sortKey{}); n != 24 {
 		t.Errorf("a sortKey takes %d bytes, want 24 (one per key of a load)", n)
@@ -165,6 +166,14 @@ func TestSortRun(t *testing.T) {
 		"sorted":      func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("N"), uint64(i)) },
 		"reversed":    func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("N"), uint64(1<<40-i)) },
 		"few buckets": func(int) []byte { return []byte{'T', byte(rng.IntN(3)), 0, 0, 0, 0, 0, 0, 0, byte(rng.IntN(256))} },
+		"term keys": func(int) []byte {
+			return binary.BigEndian.AppendUint64(append([]byte("Xmaterials"), 0), uint64(rng.IntN(2_000_000)))
+		},
+		"shared 40": func(int) []byte { return fmt.Appendf(nil, "Xa-very-long-shared-name-of-forty-bytes-%d", rng.IntN(300)) },
+		"zero tails": func(int) []byte {
+			return append([]byte("Xsixteen-letters"), make([]byte, rng.IntN(40))...)
+		},
+		"long repeats": func(int) []byte { return fmt.Appendf(nil, "Kscheme-of-a-long-name\x00value-%d", rng.IntN(3)) },
 	}
 	for name, key := range shapes {
 		for _, n := range []int{0, 1, 50, 20_000} {

@@ -39,7 +39,11 @@ const kvBlockSize = 16 << 20
 
 // pair returns the key and value of e.
 func (b *kvBuf) pair(e kvEntry) (k, v []byte) {
-	p := b.blocks[e.block][e.off:]
+	return splitPair(b.blocks[e.block][e.off:])
+}
+
+// splitPair returns the key and value of the pair at the start of p.
+func splitPair(p []byte) (k, v []byte) {
 	klen, n := binary.Uvarint(p)
 	vlen, m := binary.Uvarint(p[n:])
 	p = p[n+m:]

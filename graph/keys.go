@@ -71,22 +71,35 @@ var (
 func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
 func u16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
 
-func nodeKey(n NodeID) []byte      { return u64([]byte{famNode}, uint64(n)) }
-func relKey(r RelID) []byte        { return u64([]byte{famRel}, uint64(r)) }
-func nodeIDKey(id string) []byte   { return append([]byte{famNodeID}, id...) }
-func relIDKey(id string) []byte    { return append([]byte{famRelID}, id...) }
-func sourceKey(id string) []byte   { return append([]byte{famSource}, id...) }
-func countryCode(cc string) []byte { return []byte(cc + "\x00\x00")[:2] }
+// The key builders below allocate each key once, at its final size: a bulk load builds
+// some 40 M of them.
+
+func nodeKey(n NodeID) []byte    { return u64(newKey(famNode, 8), uint64(n)) }
+func relKey(r RelID) []byte      { return u64(newKey(famRel, 8), uint64(r)) }
+func nodeIDKey(id string) []byte { return append(newKey(famNodeID, len(id)), id...) }
+func relIDKey(id string) []byte  { return append(newKey(famRelID, len(id)), id...) }
+func sourceKey(id string) []byte { return append(newKey(famSource, len(id)), id...) }
+
+// newKey returns a key of family fam with room for n more bytes.
+func newKey(fam byte, n int) []byte { return append(make([]byte, 0, 1+n), fam) }
+
+// appendCountryCode appends the two bytes of country code cc, zero-padded.
+func appendCountryCode(b []byte, cc string) []byte {
+	var c [2]byte
+	copy(c[:], cc)
+	return append(b, c[:]...)
+}
+
 func countryKey(cc string, n NodeID) []byte {
-	return u64(append([]byte{famCountry}, countryCode(cc)...), uint64(n))
+	return u64(appendCountryCode(newKey(famCountry, 2+8), cc), uint64(n))
 }
 
 func kindKey(kind uint16, cc string, n NodeID) []byte {
-	return u64(append(u16([]byte{famKind}, kind), countryCode(cc)...), uint64(n))
+	return u64(appendCountryCode(u16(newKey(famKind, 2+2+8), kind), cc), uint64(n))
 }
 
 func termKey(term string, n NodeID) []byte {
-	k := append([]byte{famTerm}, term...)
+	k := append(newKey(famTerm, len(term)+1+8), term...)
 	return u64(append(k, 0), uint64(n))
 }
 
@@ -97,12 +110,12 @@ func fullNameKey(name string, n NodeID) []byte {
 	if len(name) > maxFullNameKey {
 		name = name[:maxFullNameKey]
 	}
-	k := append([]byte{famFullName}, name...)
+	k := append(newKey(famFullName, len(name)+1+8), name...)
 	return u64(append(k, 0), uint64(n))
 }
 
 func identifierKey(scheme, value string, n NodeID) []byte {
-	k := append([]byte{famIdentifier}, scheme...)
+	k := append(newKey(famIdentifier, len(scheme)+1+len(value)+1+8), scheme...)
 	k = append(append(k, 0), value...)
 	return u64(append(k, 0), uint64(n))
 }

@@ -39,6 +39,12 @@ type Options struct {
 	// keep for one another (readCache): 0 takes the default, 64 MiB (8 MiB when
 	// InMemory); a negative size turns the cache off.
 	CacheSize int64
+	// BaseTableSize overrides Badger's BaseTableSize (2 MiB), the SSTable size of level 1,
+	// doubled each level down: a StreamLoad writes tables of 32 times it. Badger's table
+	// builder holds twice a table in the Go heap, up to 16 tables at once, so a bulk load
+	// into 64 MiB tables peaks some 1 GiB higher than into 8 MiB ones. Tables of any size
+	// are read alike; it is an option of the process that opens the store, not of the store.
+	BaseTableSize int64
 }
 
 // DefaultCacheSize is Options.CacheSize's default for a store on disk.
@@ -118,6 +124,9 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.MemTableSize > 0 {
 		bo = bo.WithMemTableSize(opts.MemTableSize)
+	}
+	if opts.BaseTableSize > 0 {
+		bo = bo.WithBaseTableSize(opts.BaseTableSize)
 	}
 	if opts.BlockCacheSize > 0 {
 		bo = bo.WithBlockCacheSize(opts.BlockCacheSize)

@@ -106,7 +106,43 @@ func words(s string) []string {
 	if out, ok := wordsASCII(s); ok {
 		return out
 	}
+	if out, ok := wordsASCIIHan(s); ok {
+		return out
+	}
 	return wordsUnicode(s)
+}
+
+// isHan reports whether r is a CJK unified ideograph of the ranges normalizeASCIIHan keeps.
+func isHan(r rune) bool { return r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF }
+
+// wordsASCIIHan is words for text of ASCII and the CJK ideographs of isHan only (most
+// Chinese names): the words are substrings of s. ok is false for any other text.
+func wordsASCIIHan(s string) (out []string, ok bool) {
+	start, han := -1, false
+	for i, r := range s {
+		h := isHan(r)
+		alnum := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+		switch {
+		case r >= 0x80 && !h:
+			return nil, false
+		case !h && !alnum:
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+			continue
+		case start >= 0 && h != han:
+			out = append(out, s[start:i])
+			start = -1
+		}
+		if start < 0 {
+			start, han = i, h
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out, true
 }
 
 func wordsUnicode(s string) []string {
@@ -186,7 +222,7 @@ func indexTerms(names ...string) []string {
 
 // normalizedTerms is indexTerms of names already normalized.
 func normalizedTerms(norms []string) []string {
-	var out []string
+	out := make([]string, 0, 16)
 	var seen map[string]bool // used once out is long; a linear search is faster before
 	add := func(t string) {
 		if t == "" || len(t) > 128 {
@@ -214,11 +250,13 @@ func normalizedTerms(norms []string) []string {
 				add(w)
 				continue
 			}
-			rs := []rune(w)
-			for i := range rs {
-				add(string(rs[i]))
-				if i+1 < len(rs) {
-					add(string(rs[i : i+2]))
+			// Every character and every pair of neighbours, as substrings of w.
+			for i, r := range w {
+				one := i + utf8.RuneLen(r)
+				add(w[i:one])
+				if one < len(w) {
+					_, n := utf8.DecodeRuneInString(w[one:])
+					add(w[i : one+n])
 				}
 			}
 		}

@@ -28,11 +28,19 @@ func decodeJSONL(ctx context.Context, env *decodeEnv, inputs []*Input, emit func
 }
 
 type jsonlChunk struct {
-	first int // line number of lines[0]
-	lines [][]byte
+	first int      // line number of lines[0]
+	lines [][]byte // in buf, the reader's copy of the chunk's bytes
+	buf   []byte
 	items []*item
 	done  chan struct{}
 }
+
+// jsonlChunkLines is how many lines make a chunk; jsonlChunkBuf is the size of the
+// buffers a chunk's lines are copied into (one allocation for many lines, not one each).
+const (
+	jsonlChunkLines = 2048
+	jsonlChunkBuf   = 256 << 10
+)
 
 func decodeJSONLFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*item) error) error {
 	rc, err := env.open(in)
@@ -51,9 +59,10 @@ func decodeJSONLFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*
 		go func() {
 			for c := range work {
 				c.items = make([]*item, 0, len(c.lines))
+				store := make([]item, len(c.lines)) // one allocation for the chunk's items
 				for i, b := range c.lines {
-					if it := decodeJSONLLine(in.Name, c.first+i, b); it != nil {
-						c.items = append(c.items, it)
+					if decodeJSONLLineInto(&store[i], in.Name, c.first+i, b) {
+						c.items = append(c.items, &store[i])
 					}
 				}
 				close(c.done)
@@ -83,8 +92,14 @@ func decodeJSONLFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*
 		}
 		for sc.Scan() {
 			line++
-			c.lines = append(c.lines, bytes.Clone(sc.Bytes()))
-			if len(c.lines) == 2048 && !flush() {
+			b := sc.Bytes()
+			if cap(c.buf)-len(c.buf) < len(b) {
+				c.buf = make([]byte, 0, max(jsonlChunkBuf, len(b)))
+			}
+			start := len(c.buf)
+			c.buf = append(c.buf, b...)
+			c.lines = append(c.lines, c.buf[start:len(c.buf):len(c.buf)])
+			if len(c.lines) == jsonlChunkLines && !flush() {
 				readErr <- ctx.Err()
 				return
 			}
@@ -116,30 +131,40 @@ func decodeJSONLFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*
 
 // decodeJSONLLine decodes one line; nil for a blank line.
 func decodeJSONLLine(file string, line int, b []byte) *item {
+	it := &item{}
+	if !decodeJSONLLineInto(it, file, line, b) {
+		return nil
+	}
+	return it
+}
+
+// decodeJSONLLineInto is decodeJSONLLine into *it, which must be zero; false for a
+// blank line.
+func decodeJSONLLineInto(it *item, file string, line int, b []byte) bool {
 	b = bytes.TrimRight(b, "\r")
 	if line == 1 {
 		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
+		return false
 	}
-	it := &item{file: file, line: line, raw: b}
+	it.file, it.line, it.raw = file, line, b
 	if !utf8.Valid(b) {
 		it.err = rowError(file, line, "", "is not valid UTF-8 (at byte %d)", invalidUTF8At(b))
-		return it
+		return true
 	}
 	if decodeRecordFast(b, &it.rec) {
-		return it
+		return true
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&it.rec); err != nil {
 		it.err = jsonError(file, line, err)
-		return it
+		return true
 	}
 	if dec.More() {
 		it.err = rowError(file, line, "", "has more than one JSON value")
-		return it
+		return true
 	}
 	n := 0
 	for _, set := range []bool{it.rec.Source != nil, it.rec.Entity != nil, it.rec.Relationship != nil} {
@@ -150,7 +175,7 @@ func decodeJSONLLine(file string, line int, b []byte) *item {
 	if n != 1 {
 		it.err = rowError(file, line, "", `must hold exactly one of "source", "entity" or "relationship"`)
 	}
-	return it
+	return true
 }
 
 func invalidUTF8At(b []byte) int {

@@ -83,40 +83,106 @@ func (p *fastParser) peek(c byte) bool {
 
 // str reads a string; strings with escapes are handed to encoding/json.
 func (p *fastParser) str() (string, bool) {
-	if !p.byte('"') {
+	start, escaped, ok := p.strSpan()
+	switch {
+	case !ok:
+		return "", false
+	case !escaped:
+		return string(p.b[start : p.i-1]), true
+	}
+	var s string
+	if json.Unmarshal(p.b[start-1:p.i], &s) != nil {
 		return "", false
 	}
-	start := p.i
-	escaped := false
+	return s, true
+}
+
+// strSpan reads a string: its contents are p.b[start:p.i-1], with escapes when escaped.
+func (p *fastParser) strSpan() (start int, escaped, ok bool) {
+	if !p.byte('"') {
+		return 0, false, false
+	}
+	start = p.i
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
 			p.i++
-			if !escaped {
-				return string(p.b[start : p.i-1]), true
-			}
-			var s string
-			if json.Unmarshal(p.b[start-1:p.i], &s) != nil {
-				return "", false
-			}
-			return s, true
+			return start, escaped, true
 		case c == '\\':
 			escaped = true
 			p.i += 2
 		case c < 0x20:
-			return "", false
+			return 0, false, false
 		default:
 			p.i++
 		}
 	}
-	return "", false
+	return 0, false, false
 }
 
-// key reads an object key and its colon.
+// key reads an object key and its colon. The field names of records come back as
+// constants, without allocating a string for each.
 func (p *fastParser) key() (string, bool) {
+	start, escaped, ok := p.strSpan()
+	if ok && !escaped {
+		if k, known := fieldName(p.b[start : p.i-1]); known {
+			return k, p.byte(':')
+		}
+	}
+	if !ok {
+		return "", false
+	}
+	p.i = start - 1 // read it again as any string
 	k, ok := p.str()
 	return k, ok && p.byte(':')
+}
+
+// fieldName returns the constant equal to k when k is a field name of a record.
+func fieldName(k []byte) (string, bool) {
+	switch string(k) { // a switch on string(k) compares without converting
+	case "id":
+		return "id", true
+	case "type":
+		return "type", true
+	case "from":
+		return "from", true
+	case "to":
+		return "to", true
+	case "share":
+		return "share", true
+	case "sources":
+		return "sources", true
+	case "validFrom":
+		return "validFrom", true
+	case "validTo":
+		return "validTo", true
+	case "kind":
+		return "kind", true
+	case "name":
+		return "name", true
+	case "aliases":
+		return "aliases", true
+	case "country":
+		return "country", true
+	case "identifiers":
+		return "identifiers", true
+	case "properties":
+		return "properties", true
+	case "scheme":
+		return "scheme", true
+	case "value":
+		return "value", true
+	case "confidence":
+		return "confidence", true
+	case "source":
+		return "source", true
+	case "entity":
+		return "entity", true
+	case "relationship":
+		return "relationship", true
+	}
+	return "", false
 }
 
 // fields reads the members of an object whose '{' is next, calling field for each; a
