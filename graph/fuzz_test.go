@@ -150,15 +150,22 @@ func FuzzNormalizeASCIIHan(f *testing.F) {
 
 // FuzzWordsASCII: the ASCII fast path of words agrees with the general path.
 func FuzzWordsASCII(f *testing.F) {
-	f.Add("northern rare-earth (group) 600111 co., ltd.")
-	f.Add("a\x00b_c~9")
+	fuzzWordsFastPath(f, "wordsASCII", wordsASCII, "northern rare-earth (group) 600111 co., ltd.", "a\x00b_c~9")
+}
+
+// fuzzWordsFastPath checks that fast, a fast path of words, agrees with the general path
+// on every input it accepts.
+func fuzzWordsFastPath(f *testing.F, name string, fast func(string) ([]string, bool), seeds ...string) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
-		fast, ok := wordsASCII(s)
+		got, ok := fast(s)
 		if !ok {
 			return
 		}
-		if slow := wordsUnicode(s); !slices.Equal(fast, slow) {
-			t.Errorf("wordsASCII(%q) = %q, general path %q", s, fast, slow)
+		if slow := wordsUnicode(s); !slices.Equal(got, slow) {
+			t.Errorf("%s(%q) = %q, general path %q", name, s, got, slow)
 		}
 	})
 }

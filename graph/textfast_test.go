@@ -7,17 +7,7 @@ import (
 
 // FuzzWordsASCIIHan: the ASCII-and-Han fast path of words agrees with the general path.
 func FuzzWordsASCIIHan(f *testing.F) {
-	f.Add("永兴新材料399477有限公司 yongxing new materials 399477")
-	f.Add("a中b㐀c 龥9,x")
-	f.Fuzz(func(t *testing.T, s string) {
-		fast, ok := wordsASCIIHan(s)
-		if !ok {
-			return
-		}
-		if slow := wordsUnicode(s); !slices.Equal(fast, slow) {
-			t.Errorf("wordsASCIIHan(%q) = %q, general path %q", s, fast, slow)
-		}
-	})
+	fuzzWordsFastPath(f, "wordsASCIIHan", wordsASCIIHan, "永兴新材料399477有限公司 yongxing new materials 399477", "a中b㐀c 龥9,x")
 }
 
 // termsByRunes is normalizedTerms as it was written first, with CJK terms cut from a
