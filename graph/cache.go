@@ -55,6 +55,10 @@ type cachedArc struct {
 // unlikely to need, and push out what it does need; past this many it only reads.
 const cacheFillsPerRead = 64
 
+// cacheMissesPerRead is how many cache misses a read transaction tolerates before it
+// stops looking (txnView.cacheLookups).
+const cacheMissesPerRead = 256
+
 // maxCachedArcs is the longest adjacency list the cache keeps. A hub's list is read
 // rarely compared to its size and would push out thousands of ordinary entries.
 const maxCachedArcs = 512

@@ -210,3 +210,35 @@ func TestReadCacheOff(t *testing.T) {
 		t.Fatalf("%q %v (cache used: %v)", name, owned, cached)
 	}
 }
+
+// TestReadCacheSweepStopsLooking: a read that misses cacheMissesPerRead times reads the
+// store directly from then on, and adds at most cacheFillsPerRead entries.
+func TestReadCacheSweepStopsLooking(t *testing.T) {
+	s := MustOpenStore(t)
+	b := &Batch{}
+	for i := range cacheMissesPerRead + 50 {
+		b.Entities = append(b.Entities, Entity{ID: fmt.Sprintf("e%d", i), Kind: "Company", Name: fmt.Sprintf("E %d", i)})
+	}
+	MustApply(t, s, b)
+	err := s.read(context.Background(), Date{}, func(v *txnView) error {
+		for i := range cacheMissesPerRead + 50 {
+			n, err := v.lookup(fmt.Sprintf("e%d", i))
+			if err != nil {
+				return err
+			}
+			if e, err := v.entity(n); err != nil || e.ID != fmt.Sprintf("e%d", i) {
+				return fmt.Errorf("entity %d: %v, %v", i, e, err)
+			}
+		}
+		if v.cacheLookups() || v.misses != cacheMissesPerRead {
+			return fmt.Errorf("after %d misses the view still looks in the cache (%d counted)", cacheMissesPerRead+50, v.misses)
+		}
+		if got := v.fills.Load(); got != cacheFillsPerRead {
+			return fmt.Errorf("%d fills, want the %d allowed", got, cacheFillsPerRead)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -61,9 +61,10 @@ type txnView struct {
 	rels   map[RelID]*Relationship
 	// cache, when not nil, holds records and adjacency lists of generation gen, the one
 	// txn's snapshot belongs to (readCache).
-	cache *readCache
-	gen   uint64
-	fills atomic.Int32 // entries this view added to the cache (cacheFillsPerRead)
+	cache  *readCache
+	gen    uint64
+	fills  atomic.Int32 // entries this view added to the cache (cacheFillsPerRead)
+	misses int          // lookups that missed (cacheLookups), counted by the view's goroutine
 	// idle holds adjacency iterators for reuse. Creating a Badger iterator costs more
 	// than a short scan on a large store (it visits every table of every level), so a
 	// traversal that expands hundreds of entities seeks one iterator again and again.
@@ -130,13 +131,14 @@ func (v *txnView) entity(n NodeID) (*Entity, error) {
 // readEntity returns the record of n from the read cache, or reads, decodes and caches
 // it.
 func (v *txnView) readEntity(n NodeID) (*Entity, error) {
-	if v.cache == nil {
+	if !v.cacheLookups() {
 		return readEntity(v.txn, n)
 	}
 	k := nodeKey(n)
 	if e, ok := v.cache.entity(v.gen, k); ok {
 		return e, nil
 	}
+	v.misses++
 	e, err := readEntity(v.txn, n)
 	if err == nil && v.mayFill() {
 		v.cache.putEntity(v.gen, k, e)
@@ -144,9 +146,17 @@ func (v *txnView) readEntity(n NodeID) (*Entity, error) {
 	return e, err
 }
 
+// cacheLookups reports whether the view still looks in the cache: it has one, and has
+// not yet missed cacheMissesPerRead times. A search that sweeps thousands of entities
+// (a shortestPath between far-apart companies) finds few of them there, and a lookup
+// costs about a microsecond; past that many misses it reads the store directly.
+func (v *txnView) cacheLookups() bool { return v.cache != nil && v.misses < cacheMissesPerRead }
+
 // mayFill reports whether the view may add one more entry to the cache, and counts it.
 // Two goroutines may ask at once (prefetch).
-func (v *txnView) mayFill() bool { return v.fills.Add(1) <= cacheFillsPerRead }
+func (v *txnView) mayFill() bool {
+	return v.fills.Load() < cacheFillsPerRead && v.fills.Add(1) <= cacheFillsPerRead
+}
 
 // readEntity reads and decodes the record of n. It touches nothing but txn, a read-only
 // transaction, so two goroutines may call it at once (prefetch).
@@ -179,7 +189,7 @@ func (v *txnView) prefetch(ns []NodeID) {
 		if _, ok := v.ents[n]; ok {
 			continue
 		}
-		if v.cache != nil {
+		if v.cacheLookups() {
 			if e, ok := v.cache.entity(v.gen, nodeKey(n)); ok {
 				if v.ents == nil {
 					v.ents = map[NodeID]*Entity{}
@@ -187,6 +197,7 @@ func (v *txnView) prefetch(ns []NodeID) {
 				v.ents[n] = e
 				continue
 			}
+			v.misses++
 		}
 		todo = append(todo, n)
 	}
@@ -297,12 +308,13 @@ func (v *txnView) arcs(n NodeID, dir Direction, types []string, fn func(arc) boo
 }
 
 func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, error) {
-	if v.cache == nil {
+	if !v.cacheLookups() {
 		return v.scanStored(fam, prefix, fn, nil)
 	}
 	if list, ok := v.cache.arcs(v.gen, prefix, v.relIDs); ok {
 		return v.replayArcs(fam, list, fn)
 	}
+	v.misses++
 	if v.fills.Load() >= cacheFillsPerRead {
 		return v.scanStored(fam, prefix, fn, nil)
 	}
