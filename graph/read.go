@@ -121,27 +121,45 @@ func (v *txnView) entity(n NodeID) (*Entity, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.keepEntity(n, e)
+	return e, nil
+}
+
+// keepEntity remembers e, the record of n, for the rest of the transaction.
+func (v *txnView) keepEntity(n NodeID, e *Entity) {
 	if v.ents == nil {
 		v.ents = map[NodeID]*Entity{}
 	}
 	v.ents[n] = e
-	return e, nil
 }
 
-// readEntity returns the record of n from the read cache, or reads, decodes and caches
-// it.
+// readEntity returns the record of n from the read cache, or from the store.
 func (v *txnView) readEntity(n NodeID) (*Entity, error) {
-	if !v.cacheLookups() {
-		return readEntity(v.txn, n)
-	}
-	k := nodeKey(n)
-	if e, ok := v.cache.entity(v.gen, k); ok {
+	if e, ok := v.cachedEntity(n); ok {
 		return e, nil
 	}
-	v.misses++
+	return v.loadEntity(n)
+}
+
+// cachedEntity returns the record of n if the read cache holds it, and counts a miss
+// when it does not.
+func (v *txnView) cachedEntity(n NodeID) (*Entity, bool) {
+	if !v.cacheLookups() {
+		return nil, false
+	}
+	e, ok := v.cache.entity(v.gen, nodeKey(n))
+	if !ok {
+		v.misses++
+	}
+	return e, ok
+}
+
+// loadEntity reads the record of n from the store and offers it to the read cache. Two
+// goroutines may call it at once (prefetch).
+func (v *txnView) loadEntity(n NodeID) (*Entity, error) {
 	e, err := readEntity(v.txn, n)
-	if err == nil && v.mayFill() {
-		v.cache.putEntity(v.gen, k, e)
+	if err == nil && v.cache != nil && v.mayFill() {
+		v.cache.putEntity(v.gen, nodeKey(n), e)
 	}
 	return e, err
 }
@@ -178,8 +196,9 @@ func readEntity(txn *badger.Txn, n NodeID) (*Entity, error) {
 // below it the second goroutine costs about what it saves.
 const prefetchParallelMin = 24
 
-// prefetch reads the records of the entities of ns that v has not read yet, half of them
-// on a second goroutine, so that the entity calls that follow find them read. A
+// prefetch reads the records of the entities of ns that v has not read yet, from the
+// read cache where it can, and from the store half on a second goroutine once there are
+// prefetchParallelMin of them, so that the entity calls that follow find them read. A
 // traversal that materializes hundreds of entities spends most of its time in these
 // point reads, and one request otherwise keeps one core busy while the other waits.
 // An entity that cannot be read is left for entity to report.
@@ -189,45 +208,33 @@ func (v *txnView) prefetch(ns []NodeID) {
 		if _, ok := v.ents[n]; ok {
 			continue
 		}
-		if v.cacheLookups() {
-			if e, ok := v.cache.entity(v.gen, nodeKey(n)); ok {
-				if v.ents == nil {
-					v.ents = map[NodeID]*Entity{}
-				}
-				v.ents[n] = e
-				continue
-			}
-			v.misses++
+		if e, ok := v.cachedEntity(n); ok {
+			v.keepEntity(n, e)
+			continue
 		}
 		todo = append(todo, n)
 	}
-	if len(todo) < prefetchParallelMin {
-		return
-	}
 	got := make([]*Entity, len(todo))
-	half := len(todo) / 2
 	read := func(part []NodeID, out []*Entity) {
 		for i, n := range part {
-			e, err := readEntity(v.txn, n)
-			if err == nil && v.cache != nil && v.mayFill() {
-				v.cache.putEntity(v.gen, nodeKey(n), e)
-			}
-			out[i] = e
+			out[i], _ = v.loadEntity(n)
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		read(todo[half:], got[half:])
-	}()
-	read(todo[:half], got[:half])
-	<-done
-	if v.ents == nil {
-		v.ents = make(map[NodeID]*Entity, len(todo))
+	if len(todo) < prefetchParallelMin {
+		read(todo, got)
+	} else {
+		half := len(todo) / 2
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			read(todo[half:], got[half:])
+		}()
+		read(todo[:half], got[:half])
+		<-done
 	}
 	for i, n := range todo {
 		if got[i] != nil {
-			v.ents[n] = got[i]
+			v.keepEntity(n, got[i])
 		}
 	}
 }

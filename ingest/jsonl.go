@@ -129,17 +129,8 @@ func decodeJSONLFile(ctx context.Context, env *decodeEnv, in *Input, emit func(*
 	return <-readErr
 }
 
-// decodeJSONLLine decodes one line; nil for a blank line.
-func decodeJSONLLine(file string, line int, b []byte) *item {
-	it := &item{}
-	if !decodeJSONLLineInto(it, file, line, b) {
-		return nil
-	}
-	return it
-}
-
-// decodeJSONLLineInto is decodeJSONLLine into *it, which must be zero; false for a
-// blank line.
+// decodeJSONLLineInto decodes one line into *it, which must be zero; false for a blank
+// line.
 func decodeJSONLLineInto(it *item, file string, line int, b []byte) bool {
 	b = bytes.TrimRight(b, "\r")
 	if line == 1 {
