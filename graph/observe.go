@@ -64,12 +64,18 @@ type StorageStats struct {
 	IndexCacheHits, IndexCacheMisses uint64
 	// Reads counts the read transactions opened since the store opened.
 	Reads uint64
+	// ReadCacheHits and ReadCacheMisses count lookups of the store's read cache of
+	// entity records and adjacency lists (zero when it is off).
+	ReadCacheHits, ReadCacheMisses uint64
 }
 
 // StorageStats returns the current StorageStats. It is cheap (no scan) and safe to call
 // at any time before Close.
 func (s *Store) StorageStats() StorageStats {
 	st := StorageStats{Reads: s.reads.Load()}
+	if s.cache != nil {
+		st.ReadCacheHits, st.ReadCacheMisses = s.cache.hits.Load(), s.cache.misses.Load()
+	}
 	for _, l := range s.db.Levels() {
 		st.Levels++
 		st.Tables += l.NumTables

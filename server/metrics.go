@@ -177,6 +177,8 @@ var (
 		"SSTables across all levels of Badger's LSM tree.", nil, nil)
 	descCache = prometheus.NewDesc("lodestone_badger_cache_lookups_total",
 		"Lookups of Badger's caches by cache (block, index) and result (hit, miss).", []string{"cache", "result"}, nil)
+	descReadCache = prometheus.NewDesc("lodestone_read_cache_lookups_total",
+		"Lookups of the store's read cache of entity records and adjacency lists (serve --cache) by result (hit, miss).", []string{"result"}, nil)
 	descReads = prometheus.NewDesc("lodestone_store_reads_total",
 		"Read transactions opened on the store.", nil, nil)
 	descEntities = prometheus.NewDesc("lodestone_entities",
@@ -192,7 +194,7 @@ var (
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStoreBytes, descTables, descCache, descReads,
+	for _, d := range []*prometheus.Desc{descStoreBytes, descTables, descCache, descReadCache, descReads,
 		descEntities, descRels, descImportActive, descImportBytes, descImportRecords} {
 		ch <- d
 	}
@@ -213,6 +215,8 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCache, float64(ss.BlockCacheMisses), "block", "miss")
 	counter(descCache, float64(ss.IndexCacheHits), "index", "hit")
 	counter(descCache, float64(ss.IndexCacheMisses), "index", "miss")
+	counter(descReadCache, float64(ss.ReadCacheHits), "hit")
+	counter(descReadCache, float64(ss.ReadCacheMisses), "miss")
 	counter(descReads, float64(ss.Reads))
 	if st, err := c.store.Stats(context.Background()); err == nil {
 		for kind, n := range st.ByKind {

@@ -146,6 +146,12 @@ func TestMetricsCountRequestsByOperationAndOutcome(t *testing.T) {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
 	}
+	if got, _ := metricValue(fams, "lodestone_read_cache_lookups_total", map[string]string{"result": "miss"}); got < 1 {
+		t.Errorf(`lodestone_read_cache_lookups_total{result="miss"} = %v, want at least the first owners query's`, got)
+	}
+	if _, ok := metricValue(fams, "lodestone_read_cache_lookups_total", map[string]string{"result": "hit"}); !ok {
+		t.Error(`lodestone_read_cache_lookups_total{result="hit"} is missing`)
+	}
 	if got, _ := metricValue(fams, "lodestone_store_reads_total", nil); got < 5 {
 		t.Errorf("lodestone_store_reads_total = %v, want at least the 5 reads made", got)
 	}
