@@ -70,6 +70,16 @@ func (x *nodeIndex) put(n NodeID, v int32) {
 	}
 }
 
+// remove unmaps n, which x holds.
+func (x *nodeIndex) remove(n NodeID) {
+	x.count--
+	if n < NodeID(len(x.dense)) {
+		x.dense[n] = 0
+		return
+	}
+	delete(x.m, n)
+}
+
 func (x *nodeIndex) slots() NodeID      { return NodeID(nodeIndexSlotsPerEntry) * NodeID(x.count) }
 func (x *nodeIndex) fits(n NodeID) bool { return n < x.slots() }
 

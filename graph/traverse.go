@@ -223,14 +223,26 @@ func (c *travCollector) subgraph(v view, thin bool) (*Subgraph, error) {
 // at `from`; with In against them; with Both either way. A path from an entity to itself
 // has length 0.
 //
-// The search is a bidirectional breadth-first search that always expands the smaller
-// frontier by one level (the one around `to` on a tie); the first entity reached from
-// both sides lies on a shortest path.
+// The search is a bidirectional breadth-first search that expands, a level at a time,
+// the side whose next level should read fewer relationships (the one around `to` on a
+// tie); the first entity reached from both sides lies on a shortest path. What a level
+// will cost is estimated from the side's frontier and the relationships per entity of its
+// previous level; a level that turns out to need more than twice the other side's
+// estimate (and more than minLevelProbe relationships) is undone and the other side goes
+// on instead, so that an entity with 100,000 relationships is only expanded when the
+// search cannot get around it. The work undone is bounded by the work kept, as each undone
+// attempt at least doubles what the side is known to cost.
 //
 // Errors: EINVALID for a negative maxDepth; ELIMIT for maxDepth above Limits.MaxDepth or
 // when the search runs out of the visit budget or the deadline; ENOTFOUND for an unknown
 // id.
 func shortestPathOf(v view, from, to string, types []string, dir Direction, maxDepth int) (*Path, error) {
+	return shortestPathProbing(v, from, to, types, dir, maxDepth, minLevelProbe)
+}
+
+// shortestPathProbing is shortestPathOf with probe in place of minLevelProbe (tests make
+// levels be undone more often than real graphs do).
+func shortestPathProbing(v view, from, to string, types []string, dir Direction, maxDepth, probe int) (*Path, error) {
 	if err := checkDepth(v.limits(), "maxDepth", maxDepth); err != nil {
 		return nil, err
 	}
@@ -250,10 +262,10 @@ func shortestPathOf(v view, from, to string, types []string, dir Direction, maxD
 	bwd := newTravSide(t, dir.Reverse())
 	for fwd.radius+bwd.radius < maxDepth && len(fwd.frontier) > 0 && len(bwd.frontier) > 0 {
 		side, other := fwd, bwd
-		if len(bwd.frontier) <= len(fwd.frontier) {
+		if bwd.cost() <= fwd.cost() {
 			side, other = bwd, fwd
 		}
-		meet, ok, err := side.expand(v, types, other)
+		meet, ok, err := side.expand(v, types, other, max(2*other.cost(), probe))
 		if err != nil {
 			return nil, overBudget(err, "shortestPath")
 		}
@@ -318,12 +330,28 @@ type travSide struct {
 	steps    []travStep
 	frontier []NodeID // the entities at distance radius
 	radius   int
+	// perEntity is the relationships read per entity expanded in the last level of more
+	// than one entity, leaving out its entity with the most (so that one hub does not
+	// make every entity it reached look like a hub); 1 before such a level. atLeast,
+	// when not 0, is what expanding the frontier is known to need more than (an attempt
+	// was undone at that many).
+	perEntity float64
+	atLeast   int
 }
 
+// minLevelProbe is the fewest relationships a level may read before it is undone for
+// costing more than the other side's (shortestPathOf): below it, undoing saves little.
+const minLevelProbe = 1024
+
 func newTravSide(start NodeID, dir Direction) *travSide {
-	s := &travSide{dir: dir, frontier: []NodeID{start}}
+	s := &travSide{dir: dir, frontier: []NodeID{start}, perEntity: 1}
 	s.reached.put(start, -1)
 	return s
+}
+
+// cost estimates the relationships that expanding the frontier will read.
+func (s *travSide) cost() int {
+	return max(int(float64(len(s.frontier))*s.perEntity), s.atLeast, len(s.frontier))
 }
 
 // step returns how s reached n, which it has reached and is not its start.
@@ -333,11 +361,19 @@ func (s *travSide) step(n NodeID) travStep {
 }
 
 // expand advances s by one level. It stops at, and returns, the first entity that other
-// has reached too.
-func (s *travSide) expand(v view, types []string, other *travSide) (meet NodeID, ok bool, err error) {
+// has reached too. When the level would read more than limit relationships without
+// meeting other, it undoes what it did (s is as before, but for atLeast) and returns no
+// entity.
+func (s *travSide) expand(v view, types []string, other *travSide, limit int) (meet NodeID, ok bool, err error) {
 	var next []NodeID
+	read, most, over := 0, 0, false
 	for _, n := range s.frontier {
+		before := read
 		err := v.arcs(n, s.dir, types, func(a arc) bool {
+			if read++; read > limit {
+				over = true
+				return false
+			}
 			if _, seen := s.reached.get(a.Other); seen {
 				return true
 			}
@@ -353,7 +389,20 @@ func (s *travSide) expand(v view, types []string, other *travSide) (meet NodeID,
 		if err != nil || ok {
 			return meet, ok, err
 		}
+		if over {
+			for _, m := range next {
+				s.reached.remove(m)
+			}
+			s.steps = s.steps[:len(s.steps)-len(next)]
+			s.atLeast = limit
+			return 0, false, nil
+		}
+		most = max(most, read-before)
 	}
+	if len(s.frontier) > 1 {
+		s.perEntity = float64(read-most) / float64(len(s.frontier)-1)
+	}
+	s.atLeast = 0
 	s.frontier = next
 	s.radius++
 	return 0, false, nil

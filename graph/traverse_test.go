@@ -416,6 +416,14 @@ func TestTraverseSubgraphMatchesBFS(t *testing.T) {
 }
 
 func TestTraverseShortestPathMatchesBFS(t *testing.T) {
+	for _, probe := range []int{minLevelProbe, 2, 1} {
+		t.Run(fmt.Sprintf("probe %d", probe), func(t *testing.T) { testShortestPathMatchesBFS(t, probe) })
+	}
+}
+
+// testShortestPathMatchesBFS compares shortestPathProbing with a breadth-first search
+// on random graphs; with a small probe, levels of either side are undone and redone.
+func testShortestPathMatchesBFS(t *testing.T, probe int) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	found := 0
 	for round := range 400 {
@@ -430,7 +438,7 @@ func TestTraverseShortestPathMatchesBFS(t *testing.T) {
 		}
 		maxDepth := rng.IntN(8)
 		what := fmt.Sprintf("round %d: shortestPath(%s, %s, %v, %v, %d)", round, from, to, types, dir, maxDepth)
-		p, err := shortestPathOf(v, from, to, types, dir, maxDepth)
+		p, err := shortestPathProbing(v, from, to, types, dir, maxDepth, probe)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -621,6 +629,36 @@ func TestTraversePathsWorkStaysSmall(t *testing.T) {
 	}
 	if v.visits > 50 {
 		t.Errorf("shortestPath(hub, to) read %d relationships, want at most 50", v.visits)
+	}
+}
+
+func TestShortestPathGoesAroundAHub(t *testing.T) {
+	// s -> hub -> m -> to, where the hub also leads to 5,000 dead ends and two more
+	// entities lead to `to`. Comparing frontiers by their entities, the search would grow
+	// {hub} (one entity) rather than {m, d1, d2} and read all 5,001 relationships of the
+	// hub; comparing what their levels read, it gives the hub up after minLevelProbe and
+	// meets it from m.
+	ents := []*Entity{ent("s", "Company", "US"), ent("hub", "Company", "US")}
+	rels := []*Relationship{travRel("s>hub", "A", "s", "hub")}
+	for i := range 5000 {
+		id := fmt.Sprintf("x%d", i)
+		ents = append(ents, ent(id, "Company", "US"))
+		rels = append(rels, travRel("hub>"+id, "A", "hub", id))
+	}
+	// Added last, m is read last of the hub's relationships.
+	ents = append(ents, ent("m", "Company", "US"), ent("d1", "Company", "US"), ent("d2", "Company", "US"), ent("to", "Company", "US"))
+	rels = append(rels, travRel("hub>m", "A", "hub", "m"), travRel("m>to", "A", "m", "to"),
+		travRel("d1>to", "A", "d1", "to"), travRel("d2>to", "A", "d2", "to"))
+	v := newMemView(t, Date{}, Limits{}, ents, rels)
+	p, err := shortestPathOf(v, "s", "to", nil, Out, 6)
+	if err != nil || p == nil {
+		t.Fatalf("shortestPath(s, to) = %v, %v; want a path", p, err)
+	}
+	if got := strings.Join(travEntityIDs(p.Entities), " "); got != "s hub m to" {
+		t.Errorf("shortestPath(s, to) runs %s, want s hub m to", got)
+	}
+	if v.visits > 1200 { // 5 around s and to, 1,025 of the hub's undone
+		t.Errorf("shortestPath(s, to) read %d relationships, want at most 1,200", v.visits)
 	}
 }
 
