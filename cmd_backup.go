@@ -61,7 +61,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("backup: the server did not finish the backup (no %s trailer); it is incomplete", server.BackupVersionHeader)
 		}
 	} else {
-		store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true})
+		store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true, CacheSize: noCache})
 		if err != nil {
 			return fmt.Errorf("%w (is a server using it? then back up with --url)", err)
 		}

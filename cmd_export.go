@@ -79,7 +79,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stderr, "exported %s bytes of %s in %s\n", groupInt(n), *format, time.Since(start).Round(time.Millisecond))
 		return closeFile(file)
 	}
-	store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true})
+	store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true, CacheSize: noCache})
 	if err != nil {
 		return fmt.Errorf("%w (is a server using it? then export with --url)", err)
 	}

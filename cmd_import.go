@@ -136,7 +136,7 @@ const bulkBaseTableSize = 256 << 10
 // fills with a bulk load unless --no-bulk, is opened again with bulkBaseTableSize; a
 // store with data keeps Badger's table sizes for the compactions of a batched import.
 func openImportStore(cfg importConfig) (*graph.Store, error) {
-	opts := graph.Options{Dir: cfg.data, MemTableSize: 64 << 20}
+	opts := graph.Options{Dir: cfg.data, MemTableSize: 64 << 20, CacheSize: noCache}
 	store, err := graph.Open(opts)
 	if err != nil || cfg.noBulk || store.Version() != 0 {
 		return store, err

@@ -39,7 +39,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	fs := newFlagSet("keys "+cmd, stderr)
 	data := fs.String("data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
 	open := func() (*graph.Store, error) {
-		store, err := graph.Open(graph.Options{Dir: *data})
+		store, err := graph.Open(graph.Options{Dir: *data, CacheSize: noCache})
 		if err != nil {
 			return nil, fmt.Errorf("keys: open the store at %s (stop the server that uses it first): %w", *data, err)
 		}

@@ -219,7 +219,7 @@ func (c *queryConn) client(write bool) (*http.Client, string, func(), error) {
 			return nil, "", nil, fmt.Errorf("no store at %s (give --data DIR, or --server URL to ask a running server)", c.data)
 		}
 	}
-	store, err := graph.Open(graph.Options{Dir: c.data, ReadOnly: !write})
+	store, err := graph.Open(graph.Options{Dir: c.data, ReadOnly: !write, CacheSize: noCache})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("open the store at %s (a running server holds it: use --server URL): %w", c.data, err)
 	}

@@ -28,7 +28,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		fs.Usage()
 		return errors.New("restore: name at least one backup file")
 	}
-	store, err := graph.Open(graph.Options{Dir: *data})
+	store, err := graph.Open(graph.Options{Dir: *data, CacheSize: noCache})
 	if err != nil {
 		return fmt.Errorf("%w (is a server using it? stop it first)", err)
 	}

@@ -253,10 +253,14 @@ func setMemoryLimit(mib int64, gomemlimit string) {
 	}
 }
 
+// noCache is graph.Options.CacheSize for commands that read each record once at most
+// (import, export, backup, restore, check, keys, query): a read cache would only cost.
+const noCache = -1
+
 // cacheBytes turns a --cache size in MiB into graph.Options.CacheSize (0 MiB: none).
 func cacheBytes(mib int64) int64 {
 	if mib <= 0 {
-		return -1
+		return noCache
 	}
 	return mib << 20
 }
