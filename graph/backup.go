@@ -2,7 +2,9 @@ package graph
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"google.golang.org/protobuf/proto"
 )
 
 // A backup is a header line followed by Badger's backup stream (DB.Backup: length-prefixed
@@ -42,11 +46,9 @@ type BackupHeader struct {
 // backup that returned since. It returns the value to pass as since to the next
 // incremental backup. The backup is of one consistent snapshot taken when it starts.
 //
-// Limit: an incremental backup carries deletions only while Badger still holds their
-// deletion markers; compaction may drop a marker whose key has no older version left below
-// it, so a deletion can be missing from an incremental backup taken long after it. Restore
-// checks the restored store and reports any such inconsistency; take a full backup
-// regularly.
+// Deletions: compaction may drop Badger's deletion marker of a key (with every older
+// version) before an incremental backup is taken, and the backup then lacks it; the
+// deletion journal (keys.go) is in the backup instead, and Restore applies it.
 func (s *Store) Backup(ctx context.Context, w io.Writer, since uint64) (uint64, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
@@ -135,6 +137,11 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) (*BackupHeader, error)
 	if err := s.db.Load(ctxReader{ctx, body}, 16); err != nil {
 		return nil, fmt.Errorf("graph: restore: %w", err)
 	}
+	if h.Since > 0 {
+		if err := s.restoreDeletions(h.Since); err != nil {
+			return nil, fmt.Errorf("graph: restore: %w", err)
+		}
+	}
 	if err := s.db.Sync(); err != nil && !errors.Is(err, badger.ErrInvalidRequest) {
 		return nil, err
 	}
@@ -151,6 +158,66 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) (*BackupHeader, error)
 		return h, fmt.Errorf("graph: the restored store is inconsistent (%d problems, first: %s); restore from a full backup", len(rep.Problems), rep.Problems[0])
 	}
 	return h, nil
+}
+
+// badgerBitDelete is Badger's bitDelete (value.go): the meta bit of a deletion marker, as
+// its backups carry them.
+const badgerBitDelete = 1 << 0
+
+// restoreDeletions writes, for every deletion journal entry (keys.go) at a Badger version
+// above since, a deletion marker for each key it lists at that version: an incremental
+// backup taken after compaction dropped a deletion's markers still brings the journal
+// entry, and the restored store then hides the deleted keys as the original did. A key
+// written again later keeps its later version.
+func (s *Store) restoreDeletions(since uint64) error {
+	var lists bytes.Buffer
+	list := &pb.KVList{}
+	flush := func() error {
+		if len(list.Kv) == 0 {
+			return nil
+		}
+		raw, err := proto.Marshal(list)
+		if err != nil {
+			return err
+		}
+		lists.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(raw))))
+		lists.Write(raw)
+		list = &pb.KVList{}
+		return nil
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famJournal}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if item.Version() <= since {
+				continue
+			}
+			err := item.Value(func(v []byte) error {
+				keys, ok := decodeKeyList(v)
+				if !ok {
+					return fmt.Errorf("deletion journal entry %x is damaged", item.Key())
+				}
+				for _, k := range keys {
+					list.Kv = append(list.Kv, &pb.KV{Key: bytes.Clone(k), Version: item.Version(), Meta: []byte{badgerBitDelete}})
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if len(list.Kv) >= 1000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	})
+	if err != nil || lists.Len() == 0 {
+		return err
+	}
+	return s.db.Load(&lists, 16)
 }
 
 type ctxReader struct {

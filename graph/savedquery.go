@@ -257,7 +257,8 @@ func (s *Store) SaveQuery(ctx context.Context, q *SavedQuery) (*SavedQuery, erro
 		out.SavedAt = time.Now().UTC()
 	}
 	sum, _ := hex.DecodeString(out.Hash)
-	err := s.writeQueries(ctx, func(txn *badger.Txn) error {
+	err := s.writeQueries(ctx, func(w *writer) error {
+		txn := w.txn
 		var head savedQueryHead
 		if _, err := getJSON(txn, queryHeadKey(q.Name), &head); err != nil {
 			return err
@@ -447,7 +448,8 @@ func (s *Store) DeleteSavedQuery(ctx context.Context, name string, purge bool) e
 	if err := ValidateSavedQueryName("name", name); err != nil {
 		return err
 	}
-	return s.writeQueries(ctx, func(txn *badger.Txn) error {
+	return s.writeQueries(ctx, func(w *writer) error {
+		txn := w.txn
 		var head savedQueryHead
 		ok, err := getJSON(txn, queryHeadKey(name), &head)
 		if err != nil {
@@ -476,7 +478,7 @@ func (s *Store) DeleteSavedQuery(ctx context.Context, name string, purge bool) e
 		it.Close()
 		keys = append(keys, queryHeadKey(name))
 		for _, k := range keys {
-			if err := txn.Delete(k); err != nil {
+			if err := w.del(k); err != nil {
 				return err
 			}
 		}
@@ -500,7 +502,8 @@ func (s *Store) ApprovePersistedQuery(ctx context.Context, query string) (*Persi
 	}
 	p := &PersistedQuery{Hash: QueryHash(query), Query: query, ApprovedAt: time.Now().UTC()}
 	sum, _ := hex.DecodeString(p.Hash)
-	err := s.writeQueries(ctx, func(txn *badger.Txn) error {
+	err := s.writeQueries(ctx, func(w *writer) error {
+		txn := w.txn
 		var old PersistedQuery
 		if ok, err := getJSON(txn, persistedQueryKey(sum), &old); err != nil || ok {
 			if ok {
@@ -563,21 +566,22 @@ func (s *Store) RevokePersistedQuery(ctx context.Context, hash string) error {
 	if err != nil {
 		return err
 	}
-	return s.writeQueries(ctx, func(txn *badger.Txn) error {
+	return s.writeQueries(ctx, func(w *writer) error {
+		txn := w.txn
 		if _, err := txn.Get(persistedQueryKey(sum)); errors.Is(err, badger.ErrKeyNotFound) {
 			return Errorf(ENOTFOUND, "no approved persisted query has SHA-256 %s", hash)
 		} else if err != nil {
 			return err
 		}
-		return txn.Delete(persistedQueryKey(sum))
+		return w.del(persistedQueryKey(sum))
 	})
 }
 
-// writeQueries runs fn in one read-write transaction under the store's write mutex, so
-// that it is serialized with Apply, and commits it. It touches only Q keys and bumps
-// nothing: the store version counts graph batches. Nothing is written when fn fails.
-func (s *Store) writeQueries(ctx context.Context, fn func(txn *badger.Txn) error) error {
-	_, err := s.commit(ctx, func(w *writer) error { return fn(w.txn) })
+// writeQueries runs fn through Store.commit, serialized with Apply, and commits it: fn
+// touches only Q keys (deleting them with w.del, so that the deletion journal has them),
+// and the store version advances as for any write. Nothing is written when fn fails.
+func (s *Store) writeQueries(ctx context.Context, fn func(w *writer) error) error {
+	_, err := s.commit(ctx, fn)
 	return err
 }
 

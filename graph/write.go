@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -73,11 +74,12 @@ func (s *Store) Apply(ctx context.Context, b *Batch) (*Applied, error) {
 	return applied, nil
 }
 
-// commit is the funnel every write of the store goes through (Apply, saved queries):
-// one at a time, in one Badger transaction, with the next store version and the
+// commit is the funnel every write of the store goes through (Apply, saved queries, API
+// keys): one at a time, in one Badger transaction, with the next store version and the
 // registry written in the same transaction and published only once it committed. The
-// version orders all writes, which is what a change feed will emit them by. It returns
-// the version the write created.
+// version orders all writes, which is what a change feed will emit them by. A write that
+// deletes keys also records them in the deletion journal (journalKey), in the same
+// transaction. It returns the version the write created.
 func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -95,6 +97,13 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	w.reg.version++
 	if err := w.commitMeta(); err != nil {
 		return 0, err
+	}
+	if gone, err := w.stillDeleted(); err != nil {
+		return 0, err
+	} else if len(gone) > 0 {
+		if err := txn.Set(journalKey(w.reg.version), encodeKeyList(gone)); err != nil {
+			return 0, err
+		}
 	}
 	if err := txn.Commit(); err != nil {
 		return 0, err
@@ -170,6 +179,40 @@ type writer struct {
 	batch *Batch
 	// newSources are the ids written by this batch (they need no store lookup).
 	newSources map[string]bool
+	// deleted lists every key the write deletes, for the deletion journal.
+	deleted [][]byte
+}
+
+// del deletes key in the write's transaction and notes it for the deletion journal. Every
+// delete of a write goes through it.
+func (w *writer) del(key []byte) error {
+	w.deleted = append(w.deleted, bytes.Clone(key))
+	return w.txn.Delete(key)
+}
+
+// stillDeleted returns the keys del deleted that the write did not set again (an upsert
+// deletes an entity's index keys and sets those it still has), each once: what the
+// deletion journal records. A journal entry and the key's new value would otherwise
+// have the same version, and which of the two a restored store keeps would be Badger's
+// choice.
+func (w *writer) stillDeleted() ([][]byte, error) {
+	var gone [][]byte
+	seen := make(map[string]bool, len(w.deleted))
+	for _, k := range w.deleted {
+		if seen[string(k)] {
+			continue
+		}
+		seen[string(k)] = true
+		// The transaction answers from its own pending writes, without reading the store.
+		_, err := w.txn.Get(k)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			gone = append(gone, k)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return gone, nil
 }
 
 func (w *writer) apply() (*Applied, error) {
@@ -353,7 +396,7 @@ func (w *writer) putEntity(e *Entity) error {
 			return err
 		}
 		for _, k := range w.entityIndexKeys(n, old) {
-			if err := w.txn.Delete(k); err != nil {
+			if err := w.del(k); err != nil {
 				return err
 			}
 		}
@@ -455,7 +498,7 @@ func (w *writer) removeRelationshipKeys(rid RelID) error {
 		return err
 	}
 	for _, k := range [][]byte{relKey(rid), adjKey(famOut, from, typ, to, rid), adjKey(famIn, to, typ, from, rid)} {
-		if err := w.txn.Delete(k); err != nil {
+		if err := w.del(k); err != nil {
 			return err
 		}
 	}
@@ -475,7 +518,7 @@ func (w *writer) deleteRelationship(rid RelID) error {
 	if err := w.removeRelationshipKeys(rid); err != nil {
 		return err
 	}
-	return w.txn.Delete(relIDKey(old.ID))
+	return w.del(relIDKey(old.ID))
 }
 
 // deleteEntity deletes one entity (and with Cascade its relationships); it returns the
@@ -516,7 +559,7 @@ func (w *writer) deleteEntity(d EntityDelete) (int, error) {
 	}
 	keys := append(w.entityIndexKeys(n, old), nodeKey(n), nodeIDKey(d.ID))
 	for _, k := range keys {
-		if err := w.txn.Delete(k); err != nil {
+		if err := w.del(k); err != nil {
 			return 0, err
 		}
 	}
