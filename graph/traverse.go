@@ -228,7 +228,7 @@ func (c *travCollector) subgraph(v view, thin bool) (*Subgraph, error) {
 // tie); the first entity reached from both sides lies on a shortest path. What a level
 // will cost is estimated from the side's frontier and the relationships per entity of its
 // previous level; a level that turns out to need more than twice the other side's
-// estimate (and more than minLevelProbe relationships) is undone and the other side goes
+// estimate and more than minLevelProbe relationships is undone and the other side goes
 // on instead, so that an entity with 100,000 relationships is only expanded when the
 // search cannot get around it. The work undone is bounded by the work kept, as each undone
 // attempt at least doubles what the side is known to cost.
@@ -340,8 +340,13 @@ type travSide struct {
 }
 
 // minLevelProbe is the fewest relationships a level may read before it is undone for
-// costing more than the other side's (shortestPathOf): below it, undoing saves little.
-const minLevelProbe = 1024
+// costing more than the other side's (shortestPathOf): below it, undoing saves little,
+// and levels of a few thousand relationships are common and often estimated at half
+// what they read. On 1,000 random pairs of the 1 M-company graph without a hub, 4,096
+// undid 8 levels and read 1 % more relationships than never undoing; 1,024 undid 506
+// and read 27 % more. With the hub of 100,000, 4,096 read 1,967 relationships per pair
+// and 1,024 1,338, where never undoing read 19,054.
+const minLevelProbe = 4096
 
 func newTravSide(start NodeID, dir Direction) *travSide {
 	s := &travSide{dir: dir, frontier: []NodeID{start}, perEntity: 1}
