@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +42,7 @@ type serveConfig struct {
 	auth           string
 	anonWrites     bool
 	reqLimits      server.RequestLimits
+	rateLimit      server.RateLimit
 	slowQuery      time.Duration
 	otel           bool
 }
@@ -62,6 +64,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.reqLimits.MaxAliases, "max-aliases", server.DefaultMaxAliases, "aliased fields one GraphQL document may hold (LODESTONE_MAX_ALIASES)")
 	fs.IntVar(&c.reqLimits.ExpensiveCost, "expensive-cost", server.DefaultExpensiveCost, "cost estimate from which a request counts as expensive (LODESTONE_EXPENSIVE_COST)")
 	fs.IntVar(&c.reqLimits.MaxExpensive, "max-expensive", 0, "expensive requests running at once; 0: the number of CPUs, at least 2 (LODESTONE_MAX_EXPENSIVE)")
+	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", 0, "requests a second each client (API key, or IP address without one) may make; over it: 429 with Retry-After (0: no limit) (LODESTONE_RATE_LIMIT)")
+	fs.IntVar(&c.rateLimit.Burst, "rate-burst", 0, "requests a client may make at once after being idle; 0: twice --rate-limit (LODESTONE_RATE_BURST)")
 	fs.BoolVar(&c.reqLimits.NoIntrospection, "no-introspection", false, "refuse GraphQL introspection (__schema, __type) (LODESTONE_NO_INTROSPECTION)")
 	fs.IntVar(&c.limits.MaxFirst, "max-first", graph.DefaultMaxFirst, "cap of first/limit arguments (LODESTONE_MAX_FIRST)")
 	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "cap of subgraph and supplyChain sizes (LODESTONE_MAX_SUBGRAPH)")
@@ -115,6 +119,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srvCfg := server.Config{
 		MaxBodyBytes: cfg.maxBody, RequestTimeout: cfg.requestTimeout, Version: version,
 		SavedQueriesOnly: cfg.savedOnly, Auth: authMode, AnonymousWrites: cfg.anonWrites, Limits: cfg.reqLimits,
+		RateLimit: cfg.rateLimit,
+	}
+	if cfg.rateLimit.PerSecond < 0 || cfg.rateLimit.Burst < 0 || math.IsNaN(cfg.rateLimit.PerSecond) || math.IsInf(cfg.rateLimit.PerSecond, 0) {
+		return fmt.Errorf("--rate-limit %g and --rate-burst %d: use numbers of 0 or more", cfg.rateLimit.PerSecond, cfg.rateLimit.Burst)
 	}
 	// Secure by default: refuse anonymous writes beyond loopback before touching the store.
 	if err := srvCfg.CheckListenAddr(cfg.addr); err != nil {

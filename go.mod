@@ -24,6 +24,8 @@ require (
 	gonum.org/v1/gonum v0.17.0
 )
 
+require golang.org/x/time v0.16.0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect

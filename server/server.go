@@ -48,6 +48,8 @@ type Config struct {
 	// Tracer traces GraphQL requests, validations and fields (OTelTracer); nil: no
 	// tracing.
 	Tracer tracer.Tracer
+	// RateLimit caps the requests of each client (ratelimit.go); the zero value none.
+	RateLimit RateLimit
 }
 
 func (c Config) withDefaults() Config {
@@ -105,6 +107,7 @@ func NewServer(log *zap.Logger, cfg Config, store *graph.Store, sdl string) (htt
 	mux := http.NewServeMux()
 	addRoutes(mux, log, cfg, store, schema, m)
 	var h http.Handler = mux
+	h = rateLimit(cfg.RateLimit, h)
 	h = authenticate(log, cfg, store, h)
 	h = recoverPanics(log, h)
 	h = m.instrumentHTTP(mux, h)
