@@ -2,9 +2,7 @@ package graph
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +11,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/pb"
-	"google.golang.org/protobuf/proto"
 )
 
 // A backup is a header line followed by Badger's backup stream (DB.Backup: length-prefixed
@@ -48,10 +44,15 @@ type BackupHeader struct {
 //
 // Deletions: compaction may drop Badger's deletion marker of a key (with every older
 // version) before an incremental backup is taken, and the backup then lacks it; the
-// deletion journal (keys.go) is in the backup instead, and Restore applies it.
+// deletion journal (journal.go) is in the backup instead, and Restore applies it. An
+// incremental backup since a version older than what the journal still covers is refused
+// with EINVALID (take a full backup): it would miss deletions.
 func (s *Store) Backup(ctx context.Context, w io.Writer, since uint64) (uint64, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
+	}
+	if err := s.CheckBackupSince(since); err != nil {
+		return 0, err // before writing anything
 	}
 	h := BackupHeader{Since: since, StoreFormat: formatVersion, StoreVersion: s.Version(), Created: time.Now().UTC().Truncate(time.Second)}
 	raw, err := json.Marshal(h)
@@ -63,6 +64,11 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, since uint64) (uint64, 
 	}
 	maxVersion, err := s.db.Backup(ctxWriter{ctx, w}, since)
 	if err != nil {
+		return 0, err
+	}
+	// Pruning may have run while the backup streamed; if it took entries the backup
+	// needed, the check fails now and the backup must not be used.
+	if err := s.CheckBackupSince(since); err != nil {
 		return 0, err
 	}
 	// Badger's stream reads the versions strictly above since (its iterator's SinceTs), so
@@ -158,66 +164,6 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) (*BackupHeader, error)
 		return h, fmt.Errorf("graph: the restored store is inconsistent (%d problems, first: %s); restore from a full backup", len(rep.Problems), rep.Problems[0])
 	}
 	return h, nil
-}
-
-// badgerBitDelete is Badger's bitDelete (value.go): the meta bit of a deletion marker, as
-// its backups carry them.
-const badgerBitDelete = 1 << 0
-
-// restoreDeletions writes, for every deletion journal entry (keys.go) at a Badger version
-// above since, a deletion marker for each key it lists at that version: an incremental
-// backup taken after compaction dropped a deletion's markers still brings the journal
-// entry, and the restored store then hides the deleted keys as the original did. A key
-// written again later keeps its later version.
-func (s *Store) restoreDeletions(since uint64) error {
-	var lists bytes.Buffer
-	list := &pb.KVList{}
-	flush := func() error {
-		if len(list.Kv) == 0 {
-			return nil
-		}
-		raw, err := proto.Marshal(list)
-		if err != nil {
-			return err
-		}
-		lists.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(raw))))
-		lists.Write(raw)
-		list = &pb.KVList{}
-		return nil
-	}
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famJournal}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			if item.Version() <= since {
-				continue
-			}
-			err := item.Value(func(v []byte) error {
-				keys, ok := decodeKeyList(v)
-				if !ok {
-					return fmt.Errorf("deletion journal entry %x is damaged", item.Key())
-				}
-				for _, k := range keys {
-					list.Kv = append(list.Kv, &pb.KV{Key: bytes.Clone(k), Version: item.Version(), Meta: []byte{badgerBitDelete}})
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if len(list.Kv) >= 1000 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		return flush()
-	})
-	if err != nil || lists.Len() == 0 {
-		return err
-	}
-	return s.db.Load(&lists, 16)
 }
 
 type ctxReader struct {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -181,5 +183,76 @@ func TestIncrementalBackupAfterCompaction(t *testing.T) {
 	}
 	if _, err := restored.Entity(ctx, gone); ErrorCode(err) != ENOTFOUND {
 		t.Errorf("Entity(%s) after restore: %v, want ENOTFOUND", gone, err)
+	}
+}
+
+// TestJournalPruning: pruning drops journal entries older than the cutoff and nothing
+// else (the store version and the graph stay); an incremental backup since a version
+// the pruned entries followed is then refused before anything is written, and one since
+// a later version is taken.
+func TestJournalPruning(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	MustApply(t, s, smallGraph())
+	var full bytes.Buffer
+	since, err := s.Backup(ctx, &full, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	MustApply(t, s, &Batch{DeleteRelationships: []string{"o2"}})
+	journal := func() int {
+		n := 0
+		s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famJournal}})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	if n := journal(); n != 1 {
+		t.Fatalf("the journal holds %d entries after one delete, want 1", n)
+	}
+	version, before := s.Version(), dump(t, s)
+	if n, err := s.PruneJournal(time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("pruning before an hour ago = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := s.Backup(ctx, io.Discard, since); err != nil {
+		t.Fatalf("incremental backup with the journal whole: %v", err)
+	}
+	if n, err := s.PruneJournal(time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("pruning before an hour from now = %d, %v; want 1, nil", n, err)
+	}
+	if n := journal(); n != 0 {
+		t.Errorf("the journal holds %d entries after pruning, want 0", n)
+	}
+	if s.Version() != version {
+		t.Errorf("pruning moved the store version %d → %d", version, s.Version())
+	}
+	strip := func(d string) string {
+		var keep []string
+		for _, l := range strings.Split(d, "\n") {
+			if !strings.HasPrefix(l, `"J`) && !strings.HasPrefix(l, `"Mjournal`) {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if got, want := strip(dump(t, s)), strip(before); got != want {
+		t.Errorf("pruning changed the graph:\nbefore %s\nafter  %s", want, got)
+	}
+	var incr bytes.Buffer
+	_, err = s.Backup(ctx, &incr, since)
+	if ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "take a full backup") || incr.Len() != 0 {
+		t.Fatalf("incremental backup since %d after pruning: %v, %d bytes written; want EINVALID naming a full backup, nothing written", since, err, incr.Len())
+	}
+	next, err := s.Backup(ctx, io.Discard, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Backup(ctx, io.Discard, next); err != nil {
+		t.Errorf("incremental backup since the latest full one: %v", err)
 	}
 }

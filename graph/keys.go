@@ -29,19 +29,13 @@ import (
 //	S       'S' · source id (UTF-8)                        JSON Source
 //	Q       'Q' · …                                        saved and persisted queries (savedquery.go)
 //	A       'A' · API key id (hex)                         0x02 · JSON APIKey: hash of the secret, role (apikeys.go)
-//	J       'J' · store version[8]                         the keys that write deleted (encodeKeyList)
+//	J       'J' · store version[8]                         0x01 · unix seconds (uvarint) · the keys that write deleted (journal.go)
 //
 // Q and A are outside the graph: Check, Export and BulkLoad do not read them as graph
 // data (Check verifies A records), while Backup copies them with everything else.
 //
-// J is the deletion journal: Badger drops a deletion marker once compaction has nothing
-// older left for it to hide, after which an incremental backup (which copies the key
-// versions written since the previous one) would not carry the deletion. The journal
-// entry of a write is an ordinary key written in the write's transaction, so it has the
-// write's Badger version and is in every incremental backup taken after it; Restore
-// turns the entries an incremental backup brings back into deletion markers at their
-// versions (backup.go). It grows with every deleted key (their bytes plus one or two) and
-// is never pruned.
+// J is the deletion journal (journal.go): what each write deleted, so that incremental
+// backups carry deletions whose Badger markers compaction has dropped.
 //
 // Listing an entity's relationships of one type in one direction is a prefix scan of
 // O·nid·type or I·nid·type whose values carry everything a traversal needs (hot payload),
@@ -64,39 +58,6 @@ const (
 	famSource     = 'S'
 	famJournal    = 'J'
 )
-
-// journalKey is the deletion journal's key for the write that created store version v.
-func journalKey(v uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{famJournal}, v)
-}
-
-// encodeKeyList encodes keys as each one's length (uvarint) followed by its bytes.
-func encodeKeyList(keys [][]byte) []byte {
-	n := 0
-	for _, k := range keys {
-		n += binary.MaxVarintLen32 + len(k)
-	}
-	out := make([]byte, 0, n)
-	for _, k := range keys {
-		out = append(binary.AppendUvarint(out, uint64(len(k))), k...)
-	}
-	return out
-}
-
-// decodeKeyList returns the keys encodeKeyList encoded in b (slices of b), or false when
-// b is not such a list.
-func decodeKeyList(b []byte) ([][]byte, bool) {
-	var keys [][]byte
-	for len(b) > 0 {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n > uint64(len(b)-w) {
-			return nil, false
-		}
-		keys = append(keys, b[w:w+int(n)])
-		b = b[w+int(n):]
-	}
-	return keys, true
-}
 
 // recordVersion is the first byte of N and E values (codec.go).
 const recordVersion = 0x02

@@ -45,6 +45,10 @@ type Options struct {
 	// into 64 MiB tables peaks some 1 GiB higher than into 8 MiB ones. Tables of any size
 	// are read alike; it is an option of the process that opens the store, not of the store.
 	BaseTableSize int64
+	// JournalRetention is how long the deletion journal (journal.go) keeps what a write
+	// deleted: an incremental backup must follow the one before it within this time.
+	// 0 takes DefaultJournalRetention (30 days); a negative value keeps it for good.
+	JournalRetention time.Duration
 }
 
 // DefaultCacheSize is Options.CacheSize's default for a store on disk.
@@ -65,6 +69,8 @@ type Store struct {
 	reads   atomic.Uint64 // read transactions opened
 	gcStop  chan struct{}
 	gcDone  chan struct{}
+	// journalRetention is Options.JournalRetention with its default (negative: for good).
+	journalRetention time.Duration
 }
 
 // registry is the store's small in-memory state: name ↔ id maps of relationship types and
@@ -151,7 +157,10 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("graph: read cache: %w", err)
 	}
-	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache}
+	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache, journalRetention: opts.JournalRetention}
+	if s.journalRetention == 0 {
+		s.journalRetention = DefaultJournalRetention
+	}
 	if !opts.InMemory {
 		s.dir = opts.Dir
 	}
@@ -218,6 +227,13 @@ func (s *Store) gcLoop(interval time.Duration) {
 			return
 		case <-t.C:
 			for s.db.RunValueLogGC(0.5) == nil {
+			}
+			if s.journalRetention > 0 {
+				if n, err := s.PruneJournal(time.Now().Add(-s.journalRetention)); err != nil && !errors.Is(err, ErrClosed) {
+					s.log.Warn("pruning the deletion journal", zap.Error(err))
+				} else if n > 0 {
+					s.log.Info("pruned the deletion journal", zap.Int("entries", n), zap.Duration("retention", s.journalRetention))
+				}
 			}
 		}
 	}

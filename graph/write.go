@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -101,7 +102,7 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	if gone, err := w.stillDeleted(); err != nil {
 		return 0, err
 	} else if len(gone) > 0 {
-		if err := txn.Set(journalKey(w.reg.version), encodeKeyList(gone)); err != nil {
+		if err := txn.Set(journalKey(w.reg.version), encodeJournal(time.Now(), gone)); err != nil {
 			return 0, err
 		}
 	}

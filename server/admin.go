@@ -358,6 +358,16 @@ func handleBackup(log *zap.Logger, store *graph.Store) http.Handler {
 			}
 			since = v
 		}
+		if err := store.CheckBackupSince(since); err != nil {
+			var ge *graph.Error
+			if errors.As(err, &ge) {
+				writeAdminError(w, http.StatusBadRequest, ge)
+				return
+			}
+			log.Error("backup", zap.String("request_id", requestID(r.Context())), zap.Error(err))
+			writeAdminError(w, http.StatusInternalServerError, &graph.Error{Code: graph.EINTERNAL, Message: "internal error"})
+			return
+		}
 		noDeadlines(w)
 		w.Header().Set("Trailer", BackupVersionHeader)
 		w.Header().Set("Content-Type", "application/octet-stream")

@@ -2,12 +2,16 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lodestone-kg/lodestone/graph"
 )
 
 func get(t *testing.T, url, token string) (*http.Response, string) {
@@ -91,5 +95,30 @@ func TestAdminImportEndpoint(t *testing.T) {
 	r, err := ts.store.Relationship(t.Context(), "OWNS:nre->zb")
 	if err != nil || r.Share == nil || *r.Share != 0.2 {
 		t.Errorf("imported relationship = %+v, %v", r, err)
+	}
+}
+
+// TestBackupEndpointRefusesAPrunedSince: an incremental backup over HTTP gives its next
+// version in the trailer; once the deletion journal has been pruned past that version, a
+// backup since it is refused with 400 INVALID_INPUT before any byte of backup is sent.
+func TestBackupEndpointRefusesAPrunedSince(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	resp, body := get(t, ts.URL+"/admin/backup", ts.token)
+	since := resp.Trailer.Get(BackupVersionHeader)
+	if resp.StatusCode != 200 || since == "" || !strings.HasPrefix(body, "LODESTONE-BACKUP") {
+		t.Fatalf("full backup = %s, trailer %q, %.40q", resp.Status, since, body)
+	}
+	if _, err := ts.store.Apply(context.Background(), &graph.Batch{DeleteRelationships: []string{"own-nre"}}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, ts.URL+"/admin/backup?since="+since, ts.token); resp.StatusCode != 200 || resp.Trailer.Get(BackupVersionHeader) == "" {
+		t.Fatalf("incremental backup = %s, %.80q", resp.Status, body)
+	}
+	if n, err := ts.store.PruneJournal(time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("PruneJournal = %d, %v; want 1", n, err)
+	}
+	resp, body = get(t, ts.URL+"/admin/backup?since="+since, ts.token)
+	if resp.StatusCode != 400 || !strings.Contains(body, graph.EINVALID) || !strings.Contains(body, "take a full backup") {
+		t.Fatalf("incremental backup after pruning = %s %s, want 400 INVALID_INPUT", resp.Status, body)
 	}
 }
