@@ -138,11 +138,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.journalRetain < 0 {
 		return fmt.Errorf("--journal-retention %s: use a duration of 0 (keep everything) or more", cfg.journalRetain)
 	}
-	retain := cfg.journalRetain
-	if retain == 0 {
-		retain = -1 // graph.Options: keep for good
-	}
-	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log, CacheSize: cacheBytes(cfg.cacheMiB), JournalRetention: retain})
+	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log, CacheSize: cacheBytes(cfg.cacheMiB), JournalRetention: cfg.journalRetain})
 	if err != nil {
 		return err
 	}

@@ -28,9 +28,9 @@ import (
 // An entry's value: 0x01 · the write's time in unix seconds (uvarint) · the deleted keys,
 // each as its length (uvarint) and its bytes.
 
-// DefaultJournalRetention is how long the deletion journal keeps what a write deleted
-// when Options.JournalRetention is 0: an incremental backup must follow the previous one
-// within it.
+// DefaultJournalRetention is how long `lodestone serve` keeps the deletion journal's
+// entries by default (Options.JournalRetention): an incremental backup must follow the
+// previous one within it.
 const DefaultJournalRetention = 30 * 24 * time.Hour
 
 const journalFormat = 0x01
@@ -185,7 +185,7 @@ func (s *Store) CheckBackupSince(since uint64) error {
 		return err
 	}
 	if since < through {
-		return Errorf(EINVALID, "an incremental backup since %d could miss deletions: the deletion journal no longer holds the writes up to %d (it keeps %s; see --journal-retention); take a full backup", since, through, retentionText(s.journalRetention))
+		return Errorf(EINVALID, "an incremental backup since %d could miss deletions: the deletion journal no longer holds the writes up to %d (pruned after `lodestone serve --journal-retention`); take a full backup", since, through)
 	}
 	return nil
 }
@@ -249,14 +249,3 @@ func (s *Store) restoreDeletions(since uint64) error {
 // badgerBitDelete is Badger's bitDelete (value.go): the meta bit of a deletion marker, as
 // its backups carry them.
 const badgerBitDelete = 1 << 0
-
-// retentionText says a journal retention in words.
-func retentionText(d time.Duration) string {
-	if d < 0 {
-		return "everything"
-	}
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	}
-	return d.String()
-}

@@ -47,7 +47,8 @@ type Options struct {
 	BaseTableSize int64
 	// JournalRetention is how long the deletion journal (journal.go) keeps what a write
 	// deleted: an incremental backup must follow the one before it within this time.
-	// 0 takes DefaultJournalRetention (30 days); a negative value keeps it for good.
+	// 0 keeps everything; `lodestone serve` passes --journal-retention (default
+	// DefaultJournalRetention, 30 days), the one-shot commands 0.
 	JournalRetention time.Duration
 }
 
@@ -69,7 +70,7 @@ type Store struct {
 	reads   atomic.Uint64 // read transactions opened
 	gcStop  chan struct{}
 	gcDone  chan struct{}
-	// journalRetention is Options.JournalRetention with its default (negative: for good).
+	// journalRetention is Options.JournalRetention (0: nothing is pruned).
 	journalRetention time.Duration
 }
 
@@ -158,9 +159,6 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("graph: read cache: %w", err)
 	}
 	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache, journalRetention: opts.JournalRetention}
-	if s.journalRetention == 0 {
-		s.journalRetention = DefaultJournalRetention
-	}
 	if !opts.InMemory {
 		s.dir = opts.Dir
 	}
