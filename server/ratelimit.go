@@ -50,10 +50,22 @@ func newClientLimiter(l RateLimit, now func() time.Time) *clientLimiter {
 	return &clientLimiter{limit: l.withDefaults(), now: now, clients: map[string]*clientBucket{}, lastSweep: now()}
 }
 
+// maxWait bounds the durations the limiter computes, so that absurdly low rates do not
+// overflow time.Duration: a bucket is forgotten after a day at most.
+const maxWait = 24 * time.Hour
+
+// seconds converts n seconds to a Duration of at most maxWait.
+func seconds(n float64) time.Duration {
+	if n >= maxWait.Seconds() {
+		return maxWait
+	}
+	return time.Duration(n * float64(time.Second))
+}
+
 // idle is how long a bucket takes to fill up from empty: a client unseen for that long
 // has a full bucket, the same as a new one, so forgetting it changes nothing.
 func (c *clientLimiter) idle() time.Duration {
-	return time.Duration(float64(c.limit.Burst) / c.limit.PerSecond * float64(time.Second))
+	return seconds(float64(c.limit.Burst) / c.limit.PerSecond)
 }
 
 // allow takes one request from client's bucket. When the bucket is empty it takes
@@ -74,8 +86,7 @@ func (c *clientLimiter) allow(client string) (bool, time.Duration) {
 	if b.lim.AllowN(now, 1) {
 		return true, 0
 	}
-	wait := time.Duration((1 - b.lim.TokensAt(now)) / c.limit.PerSecond * float64(time.Second))
-	return false, wait
+	return false, seconds((1 - b.lim.TokensAt(now)) / c.limit.PerSecond)
 }
 
 // sweep forgets the clients whose buckets have filled up again.

@@ -41,6 +41,12 @@ func TestClientLimiter(t *testing.T) {
 	if n := c.len(); n != 1 {
 		t.Errorf("after a minute idle the limiter remembers %d clients, want 1 (c)", n)
 	}
+	// A rate too low to express in nanoseconds waits a day at most, never a negative time.
+	slow := newClientLimiter(RateLimit{PerSecond: 1e-12, Burst: 1}, func() time.Time { return now })
+	slow.allow("a")
+	if ok, wait := slow.allow("a"); ok || wait != maxWait {
+		t.Errorf("at 1e-12 a second, the 2nd request = %v, wait %v; want refused, wait %v", ok, wait, maxWait)
+	}
 	if d := (RateLimit{PerSecond: 0.2}).withDefaults().Burst; d != 1 {
 		t.Errorf("default burst for 0.2/s = %d, want 1", d)
 	}
