@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/ingest"
 )
 
 // runRestore restores backups into a store no server is using: a full backup into an
-// empty --data folder, then any incremental backups, in the order they were taken. The
-// restored store is checked (graph.Store.Check) before the command reports success.
+// empty --data folder, then any incremental backups, in the order they were taken, with
+// a progress bar on a terminal. The restored store is checked (graph.Store.Check) before
+// the command reports success.
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("restore", stderr)
 	data := fs.String("data", "./data", "folder of the Badger store to restore into; empty for a full backup (LODESTONE_DATA)")
@@ -33,12 +36,19 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("%w (is a server using it? stop it first)", err)
 	}
 	defer store.Close()
+	progress := ingest.NewProgress(stderr) // nil unless stderr is a terminal
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
 			return err
 		}
-		h, err := store.Restore(ctx, f)
+		var size int64
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		progress.Start("restoring "+filepath.Base(name), size)
+		h, err := store.Restore(ctx, progress.Reader(f))
+		progress.Finish()
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("restore %s: %w", name, err)

@@ -118,6 +118,26 @@ func (p *Progress) Finish() {
 	p.draw(true)
 }
 
+// Reader returns r, counting what is read from it as the phase's input bytes (r itself
+// when p is nil).
+func (p *Progress) Reader(r io.Reader) io.Reader {
+	if p == nil {
+		return r
+	}
+	return progressReader{r, p}
+}
+
+type progressReader struct {
+	r io.Reader
+	p *Progress
+}
+
+func (pr progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	pr.p.addBytes(int64(n))
+	return n, err
+}
+
 func (p *Progress) addBytes(n int64) {
 	if p != nil {
 		p.bytes.Add(n)

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -24,6 +25,25 @@ func TestProgressCounterSnapshot(t *testing.T) {
 	p.Start("writing", 0)
 	if got := p.Snapshot(); got.Phase != "writing" || got.Bytes != 0 || got.Records != 0 {
 		t.Errorf("Snapshot after a new phase = %+v, want writing with counts reset", got)
+	}
+}
+
+// TestProgressReader: what is read through Reader counts as the phase's bytes; a nil
+// Progress hands the reader back.
+func TestProgressReader(t *testing.T) {
+	p := NewProgressCounter()
+	p.Start("restoring", 11)
+	got, err := io.ReadAll(p.Reader(strings.NewReader("hello world")))
+	if err != nil || string(got) != "hello world" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if st := p.Snapshot(); st.Bytes != 11 || st.TotalBytes != 11 {
+		t.Errorf("Snapshot after reading = %+v, want 11 of 11 bytes", st)
+	}
+	var none *Progress
+	r := strings.NewReader("x")
+	if none.Reader(r) != io.Reader(r) {
+		t.Error("a nil Progress wrapped the reader")
 	}
 }
 
