@@ -216,8 +216,12 @@ func TestJournalPruning(t *testing.T) {
 		t.Fatalf("the journal holds %d entries after one delete, want 1", n)
 	}
 	version, before := s.Version(), dump(t, s)
+	gen, _ := s.cache.generation()
 	if n, err := s.PruneJournal(time.Now().Add(-time.Hour)); err != nil || n != 0 {
 		t.Fatalf("pruning before an hour ago = %d, %v; want 0, nil", n, err)
+	}
+	if again, _ := s.cache.generation(); again != gen {
+		t.Errorf("pruning nothing retired the read cache (generation %d → %d)", gen, again)
 	}
 	if _, err := s.Backup(ctx, io.Discard, since); err != nil {
 		t.Fatalf("incremental backup with the journal whole: %v", err)

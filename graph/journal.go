@@ -107,6 +107,11 @@ const pruneJournalBatch = 10_000
 // the write lock; the store version does not change (nothing of the graph does). It
 // returns how many entries it deleted.
 func (s *Store) PruneJournal(cutoff time.Time) (int, error) {
+	// Most calls find nothing to prune: look first without the write lock, which retires
+	// the read cache.
+	if due, err := s.journalDue(cutoff); err != nil || !due {
+		return 0, err
+	}
 	total := 0
 	for {
 		n, more, err := s.pruneJournalOnce(cutoff)
@@ -115,6 +120,31 @@ func (s *Store) PruneJournal(cutoff time.Time) (int, error) {
 			return total, err
 		}
 	}
+}
+
+// journalDue reports whether the oldest journal entry was written before cutoff.
+func (s *Store) journalDue(cutoff time.Time) (bool, error) {
+	if s.closed.Load() {
+		return false, ErrClosed
+	}
+	due := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famJournal}})
+		defer it.Close()
+		it.Rewind()
+		if !it.Valid() {
+			return nil
+		}
+		return it.Item().Value(func(v []byte) error {
+			at, _, ok := decodeJournal(v)
+			if !ok {
+				return fmt.Errorf("graph: deletion journal entry %x is damaged", it.Item().Key())
+			}
+			due = time.Unix(at, 0).Before(cutoff)
+			return nil
+		})
+	})
+	return due, err
 }
 
 func (s *Store) pruneJournalOnce(cutoff time.Time) (n int, more bool, err error) {
