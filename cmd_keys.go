@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,12 +28,14 @@ Manage the API keys of a store (graph/apikeys.go). Clients send a key as
   lodestone keys revoke ID
         revokes a key for good
 
-Every command takes --data DIR (LODESTONE_DATA, default ./data). A store is open in
-one process at a time: stop the server first (keys take effect when it starts again).
+Every command takes --data DIR (LODESTONE_DATA, default ./data): a store is open in one
+process at a time, so stop the server first (keys take effect when it starts again). Or
+manage the keys of a running server, at once, with --url URL and an admin key --key KEY
+(LODESTONE_URL, LODESTONE_KEY; GET/POST /admin/keys, POST /admin/keys/ID/revoke).
 `
 
 // runKeys is `lodestone keys`: create, list and revoke API keys in a store no server
-// is using.
+// is using, or through a running server's admin endpoints (--url).
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd, rest, done, err := subcommand(args, keysUsage, "keys: name a command: create, list or revoke", stderr)
 	if done {
@@ -38,6 +43,14 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fs := newFlagSet("keys "+cmd, stderr)
 	data := fs.String("data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
+	url := fs.String("url", "", "manage the keys of the server at this URL instead (e.g. http://localhost:8080) (LODESTONE_URL)")
+	adminKey := fs.String("key", "", "admin API key for --url, sent as Authorization: Bearer (LODESTONE_KEY)")
+	remote := func() *keysClient {
+		if *url == "" {
+			return nil
+		}
+		return &keysClient{base: strings.TrimSuffix(*url, "/"), key: *adminKey}
+	}
 	open := func() (*graph.Store, error) {
 		store, err := graph.Open(graph.Options{Dir: *data, CacheSize: noCache})
 		if err != nil {
@@ -56,28 +69,41 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return fmt.Errorf("keys create: --role: %s", strings.TrimPrefix(err.Error(), "role: "))
 		}
-		store, err := open()
-		if err != nil {
-			return err
+		var k *graph.APIKey
+		var token string
+		if c := remote(); c != nil {
+			k, token, err = c.create(ctx, r, *name)
+		} else {
+			var store *graph.Store
+			if store, err = open(); err != nil {
+				return err
+			}
+			defer store.Close()
+			if k, token, err = store.CreateAPIKey(ctx, r, *name); err == nil {
+				err = store.Close()
+			}
 		}
-		defer store.Close()
-		k, token, err := store.CreateAPIKey(ctx, r, *name)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, token)
 		fmt.Fprintf(stderr, "created %s key %s; it is shown only this once. Clients send it as:\n  Authorization: Bearer %s…\n", k.Role, k.ID, token[:len("lsk_")+len(k.ID)+1])
-		return store.Close()
+		return nil
 	case "list":
 		if err := parseFlags(fs, rest, getenv); err != nil {
 			return err
 		}
-		store, err := open()
-		if err != nil {
-			return err
+		var keys []*graph.APIKey
+		if c := remote(); c != nil {
+			keys, err = c.list(ctx)
+		} else {
+			var store *graph.Store
+			if store, err = open(); err != nil {
+				return err
+			}
+			defer store.Close()
+			keys, err = store.APIKeys(ctx)
 		}
-		defer store.Close()
-		keys, err := store.APIKeys(ctx)
 		if err != nil {
 			return err
 		}
@@ -110,17 +136,24 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if id == "" {
 			return errors.New("keys revoke: name the key: lodestone keys revoke ID (see lodestone keys list)")
 		}
-		store, err := open()
-		if err != nil {
-			return err
+		var k *graph.APIKey
+		if c := remote(); c != nil {
+			k, err = c.revoke(ctx, id)
+		} else {
+			var store *graph.Store
+			if store, err = open(); err != nil {
+				return err
+			}
+			defer store.Close()
+			if k, err = store.RevokeAPIKey(ctx, id); err == nil {
+				err = store.Close()
+			}
 		}
-		defer store.Close()
-		k, err := store.RevokeAPIKey(ctx, id)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked %s key %s\n", k.Role, k.ID)
-		return store.Close()
+		return nil
 	}
 	fmt.Fprint(stderr, keysUsage)
 	return fmt.Errorf("keys: unknown command %q", cmd)
@@ -150,4 +183,102 @@ func (t bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		authorize(req, t.key)
 	}
 	return base.RoundTrip(req)
+}
+
+// keysClient manages the API keys of a running server through its admin endpoints
+// (server/keys.go).
+type keysClient struct {
+	base, key string
+}
+
+// keyAnswer is an admin endpoint's view of a key (server.keyInfo).
+type keyAnswer struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Role      graph.Role `json:"role"`
+	CreatedAt time.Time  `json:"createdAt"`
+	Revoked   bool       `json:"revoked"`
+	RevokedAt time.Time  `json:"revokedAt"`
+}
+
+func (a keyAnswer) apiKey() *graph.APIKey {
+	return &graph.APIKey{ID: a.ID, Name: a.Name, Role: a.Role, CreatedAt: a.CreatedAt, Revoked: a.Revoked, RevokedAt: a.RevokedAt}
+}
+
+func (c *keysClient) create(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error) {
+	body, _ := json.Marshal(map[string]string{"role": string(role), "name": name})
+	var out struct {
+		Key   keyAnswer `json:"key"`
+		Token string    `json:"token"`
+	}
+	if err := c.do(ctx, "POST", "/admin/keys", body, &out); err != nil {
+		return nil, "", err
+	}
+	return out.Key.apiKey(), out.Token, nil
+}
+
+func (c *keysClient) list(ctx context.Context) ([]*graph.APIKey, error) {
+	var out struct {
+		Keys []keyAnswer `json:"keys"`
+	}
+	if err := c.do(ctx, "GET", "/admin/keys", nil, &out); err != nil {
+		return nil, err
+	}
+	keys := make([]*graph.APIKey, len(out.Keys))
+	for i, k := range out.Keys {
+		keys[i] = k.apiKey()
+	}
+	return keys, nil
+}
+
+func (c *keysClient) revoke(ctx context.Context, id string) (*graph.APIKey, error) {
+	var out struct {
+		Key keyAnswer `json:"key"`
+	}
+	if err := c.do(ctx, "POST", "/admin/keys/"+neturl.PathEscape(id)+"/revoke", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Key.apiKey(), nil
+}
+
+// do sends one admin request and decodes its JSON answer into out; an error answer
+// ({"error":{"code","field","message"}}) becomes an error that says it.
+func (c *keysClient) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	authorize(req, c.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error struct {
+				Code, Message string
+			} `json:"error"`
+			Errors []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if json.Unmarshal(raw, &e) == nil {
+			if e.Error.Message != "" {
+				return fmt.Errorf("keys: %s (%s, %s)", e.Error.Message, e.Error.Code, resp.Status)
+			}
+			if len(e.Errors) > 0 {
+				return fmt.Errorf("keys: %s (%s)", e.Errors[0].Message, resp.Status)
+			}
+		}
+		return fmt.Errorf("keys: %s %s: %s", method, path, resp.Status)
+	}
+	return json.Unmarshal(raw, out)
 }

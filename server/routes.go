@@ -38,6 +38,13 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("POST /admin/import", requireRoleHandler(graph.RoleAdmin, "an import", handleImport(log, store, m)))
 	mux.Handle("GET /admin/backup", requireRoleHandler(graph.RoleAdmin, "a backup", handleBackup(log, store)))
 
+	// API keys on a running server (keys.go): admin only.
+	mux.Handle("GET /admin/keys", requireRoleHandler(graph.RoleAdmin, "listing API keys", handleListKeys(log, store)))
+	mux.Handle("POST /admin/keys", requireRoleHandler(graph.RoleAdmin, "creating an API key", handleCreateKey(log, store)))
+	mux.Handle("/admin/keys", methodNotAllowed("GET, POST"))
+	mux.Handle("POST /admin/keys/{id}/revoke", requireRoleHandler(graph.RoleAdmin, "revoking an API key", handleRevokeKey(log, store)))
+	mux.Handle("/admin/keys/{id}/revoke", methodNotAllowed("POST"))
+
 	// The explorer (web/): the page at /, its files under /ui/, GraphiQL at /graphiql.
 	explorer := web.Handler()
 	mux.Handle("GET /{$}", explorer)
