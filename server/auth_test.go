@@ -125,8 +125,8 @@ func TestEveryMutationChecksItsRole(t *testing.T) {
 	}
 }
 
-// TestAdminEndpointsNeedAnAdminKey: import, backup and the export of the whole graph
-// need an admin key (401 without, 403 with a lower role); a subgraph export is a read.
+// TestAdminEndpointsNeedAnAdminKey: import, backup, key management and the export of
+// the whole graph need an admin key (401 without, 403 with a lower role); a subgraph export is a read.
 func TestAdminEndpointsNeedAnAdminKey(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	_, writer := mustKey(t, ts.store, graph.RoleWriter)
@@ -140,6 +140,12 @@ func TestAdminEndpointsNeedAnAdminKey(t *testing.T) {
 		{"GET", "/admin/backup", admin, 200},
 		{"POST", "/admin/import?format=jsonl", "", 401},
 		{"POST", "/admin/import?format=jsonl", writer, 403},
+		{"GET", "/admin/keys", "", 401},
+		{"GET", "/admin/keys", writer, 403},
+		{"GET", "/admin/keys", admin, 200},
+		{"POST", "/admin/keys", writer, 403},
+		{"POST", "/admin/keys/00000000000000ff/revoke", "", 401},
+		{"POST", "/admin/keys/00000000000000ff/revoke", writer, 403},
 		{"GET", "/export?format=jsonl", "", 401},
 		{"GET", "/export?format=jsonl", writer, 403},
 		{"GET", "/export?format=jsonl", admin, 200},
