@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/server"
 )
 
 const keysUsage = `Usage: lodestone keys <command> [flags]
@@ -191,54 +192,40 @@ type keysClient struct {
 	base, key string
 }
 
-// keyAnswer is an admin endpoint's view of a key (server.keyInfo).
-type keyAnswer struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Role      graph.Role `json:"role"`
-	CreatedAt time.Time  `json:"createdAt"`
-	Revoked   bool       `json:"revoked"`
-	RevokedAt time.Time  `json:"revokedAt"`
-}
-
-func (a keyAnswer) apiKey() *graph.APIKey {
-	return &graph.APIKey{ID: a.ID, Name: a.Name, Role: a.Role, CreatedAt: a.CreatedAt, Revoked: a.Revoked, RevokedAt: a.RevokedAt}
-}
-
 func (c *keysClient) create(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error) {
 	body, _ := json.Marshal(map[string]string{"role": string(role), "name": name})
 	var out struct {
-		Key   keyAnswer `json:"key"`
-		Token string    `json:"token"`
+		Key   server.KeyInfo `json:"key"`
+		Token string         `json:"token"`
 	}
 	if err := c.do(ctx, "POST", "/admin/keys", body, &out); err != nil {
 		return nil, "", err
 	}
-	return out.Key.apiKey(), out.Token, nil
+	return out.Key.APIKey(), out.Token, nil
 }
 
 func (c *keysClient) list(ctx context.Context) ([]*graph.APIKey, error) {
 	var out struct {
-		Keys []keyAnswer `json:"keys"`
+		Keys []server.KeyInfo `json:"keys"`
 	}
 	if err := c.do(ctx, "GET", "/admin/keys", nil, &out); err != nil {
 		return nil, err
 	}
 	keys := make([]*graph.APIKey, len(out.Keys))
 	for i, k := range out.Keys {
-		keys[i] = k.apiKey()
+		keys[i] = k.APIKey()
 	}
 	return keys, nil
 }
 
 func (c *keysClient) revoke(ctx context.Context, id string) (*graph.APIKey, error) {
 	var out struct {
-		Key keyAnswer `json:"key"`
+		Key server.KeyInfo `json:"key"`
 	}
 	if err := c.do(ctx, "POST", "/admin/keys/"+neturl.PathEscape(id)+"/revoke", nil, &out); err != nil {
 		return nil, err
 	}
-	return out.Key.apiKey(), nil
+	return out.Key.APIKey(), nil
 }
 
 // do sends one admin request and decodes its JSON answer into out; an error answer

@@ -14,14 +14,14 @@ import (
 // `lodestone keys` on a stopped one, taking effect at once, since every request looks its
 // key up in the store.
 //
-//	GET  /admin/keys               {"keys":[keyInfo…]}, oldest first, revoked ones too
-//	POST /admin/keys               {"role":"reader","name":"…"} → 201 {"key":keyInfo,"token":"lsk_…"}
-//	POST /admin/keys/{id}/revoke   {"key":keyInfo}
+//	GET  /admin/keys               {"keys":[KeyInfo…]}, oldest first, revoked ones too
+//	POST /admin/keys               {"role":"reader","name":"…"} → 201 {"key":KeyInfo,"token":"lsk_…"}
+//	POST /admin/keys/{id}/revoke   {"key":KeyInfo}
 //
 // The token is in the answer to its creation only; no answer holds a secret or its hash.
 
-// keyInfo is an API key as the admin endpoints show it.
-type keyInfo struct {
+// KeyInfo is an API key as the admin endpoints show it (never its secret or hash).
+type KeyInfo struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name,omitempty"`
 	Role      graph.Role `json:"role"`
@@ -30,13 +30,23 @@ type keyInfo struct {
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
 }
 
-func newKeyInfo(k *graph.APIKey) keyInfo {
-	info := keyInfo{ID: k.ID, Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt, Revoked: k.Revoked}
+// NewKeyInfo is k as the admin endpoints show it.
+func NewKeyInfo(k *graph.APIKey) KeyInfo {
+	info := KeyInfo{ID: k.ID, Name: k.Name, Role: k.Role, CreatedAt: k.CreatedAt, Revoked: k.Revoked}
 	if k.Revoked {
 		at := k.RevokedAt
 		info.RevokedAt = &at
 	}
 	return info
+}
+
+// APIKey is the record i shows (without its hash).
+func (i KeyInfo) APIKey() *graph.APIKey {
+	k := &graph.APIKey{ID: i.ID, Name: i.Name, Role: i.Role, CreatedAt: i.CreatedAt, Revoked: i.Revoked}
+	if i.RevokedAt != nil {
+		k.RevokedAt = *i.RevokedAt
+	}
+	return k
 }
 
 // maxKeyRequestBytes caps the body of POST /admin/keys.
@@ -49,9 +59,9 @@ func handleListKeys(log *zap.Logger, store *graph.Store) http.Handler {
 			writeAdminFailure(w, r, log, err)
 			return
 		}
-		out := make([]keyInfo, len(keys))
+		out := make([]KeyInfo, len(keys))
 		for i, k := range keys {
-			out[i] = newKeyInfo(k)
+			out[i] = NewKeyInfo(k)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"keys": out})
 	})
@@ -85,7 +95,7 @@ func handleCreateKey(log *zap.Logger, store *graph.Store) http.Handler {
 		}
 		log.Info("api key created", zap.String("request_id", requestID(r.Context())), zap.String("id", k.ID),
 			zap.String("role", string(k.Role)), zap.String("by", actingKeyID(r)))
-		writeJSON(w, http.StatusCreated, map[string]any{"key": newKeyInfo(k), "token": token})
+		writeJSON(w, http.StatusCreated, map[string]any{"key": NewKeyInfo(k), "token": token})
 	})
 }
 
@@ -98,7 +108,7 @@ func handleRevokeKey(log *zap.Logger, store *graph.Store) http.Handler {
 		}
 		log.Info("api key revoked", zap.String("request_id", requestID(r.Context())), zap.String("id", k.ID),
 			zap.String("role", string(k.Role)), zap.String("by", actingKeyID(r)))
-		writeJSON(w, http.StatusOK, map[string]any{"key": newKeyInfo(k)})
+		writeJSON(w, http.StatusOK, map[string]any{"key": NewKeyInfo(k)})
 	})
 }
 

@@ -18,7 +18,7 @@ func TestKeyEndpoints(t *testing.T) {
 
 	status, _, body := ts.request(t, "POST", "/admin/keys", admin, `{"role":"reader","name":"dashboards"}`)
 	var created struct {
-		Key   keyInfo `json:"key"`
+		Key   KeyInfo `json:"key"`
 		Token string  `json:"token"`
 	}
 	if err := json.Unmarshal([]byte(body), &created); status != 201 || err != nil || created.Key.Role != graph.RoleReader || created.Key.Name != "dashboards" || !strings.HasPrefix(created.Token, "lsk_"+created.Key.ID+"_") {
