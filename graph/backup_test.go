@@ -129,6 +129,14 @@ func TestIncrementalBackupAfterCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := smallGraph()
+	// 400 more entities, deleted in one write: their thousands of keys make Restore load
+	// the deletion markers in several lists.
+	var fillers []EntityDelete
+	for i := range 400 {
+		id := fmt.Sprintf("filler-%d", i)
+		b.Entities = append(b.Entities, Entity{ID: id, Kind: "Company", Name: fmt.Sprintf("Filler Holdings %d", i), Country: "AU"})
+		fillers = append(fillers, EntityDelete{ID: id})
+	}
 	if _, err := orig.StreamLoad(ctx, batchRecords(b), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +150,7 @@ func TestIncrementalBackupAfterCompaction(t *testing.T) {
 		Entities:            []Entity{{ID: "nzb", Kind: "Company", Name: "Northern Zhaobao (renamed)", Country: "CN"}},
 		DeleteRelationships: []string{"o2"},
 	})
-	MustApply(t, orig, &Batch{DeleteEntities: []EntityDelete{{ID: gone}}})
+	MustApply(t, orig, &Batch{DeleteEntities: append(fillers, EntityDelete{ID: gone})})
 	if err := orig.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -77,6 +78,21 @@ func decodeJournal(b []byte) (at int64, keys [][]byte, ok bool) {
 	return int64(secs), keys, true
 }
 
+// readJournalEntry decodes the journal entry under it (its keys are copies).
+func readJournalEntry(item *badger.Item) (at int64, keys [][]byte, err error) {
+	err = item.Value(func(v []byte) error {
+		var ok bool
+		if at, keys, ok = decodeJournal(v); !ok {
+			return fmt.Errorf("graph: deletion journal entry %x is damaged", item.Key())
+		}
+		for i := range keys {
+			keys[i] = bytes.Clone(keys[i])
+		}
+		return nil
+	})
+	return at, keys, err
+}
+
 // journalPrunedThrough returns the highest Badger version whose journal entries may have
 // been pruned (0: none).
 func journalPrunedThrough(txn *badger.Txn) (uint64, error) {
@@ -98,8 +114,9 @@ func journalPrunedThrough(txn *badger.Txn) (uint64, error) {
 	return v, err
 }
 
-// pruneJournalBatch caps the entries one pruning transaction deletes.
-const pruneJournalBatch = 10_000
+// pruneJournalBatch caps the entries one pruning transaction deletes, well inside
+// Badger's limit on one transaction even with the in-memory store's 8 MiB memtable.
+const pruneJournalBatch = 1000
 
 // PruneJournal deletes the journal entries of writes made before cutoff, oldest first,
 // and raises Mjournal/pruned to the highest Badger version among them. Entries follow
@@ -135,14 +152,9 @@ func (s *Store) journalDue(cutoff time.Time) (bool, error) {
 		if !it.Valid() {
 			return nil
 		}
-		return it.Item().Value(func(v []byte) error {
-			at, _, ok := decodeJournal(v)
-			if !ok {
-				return fmt.Errorf("graph: deletion journal entry %x is damaged", it.Item().Key())
-			}
-			due = time.Unix(at, 0).Before(cutoff)
-			return nil
-		})
+		at, _, err := readJournalEntry(it.Item())
+		due = time.Unix(at, 0).Before(cutoff)
+		return err
 	})
 	return due, err
 }
@@ -162,14 +174,7 @@ func (s *Store) pruneJournalOnce(cutoff time.Time) (n int, more bool, err error)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famJournal}})
 	for it.Rewind(); it.Valid() && len(doomed) < pruneJournalBatch; it.Next() {
 		item := it.Item()
-		var at int64
-		err := item.Value(func(v []byte) error {
-			var ok bool
-			if at, _, ok = decodeJournal(v); !ok {
-				return fmt.Errorf("graph: deletion journal entry %x is damaged", item.Key())
-			}
-			return nil
-		})
+		at, _, err := readJournalEntry(item)
 		if err != nil {
 			it.Close()
 			return 0, false, err
@@ -224,9 +229,22 @@ func (s *Store) CheckBackupSince(since uint64) error {
 // since, a deletion marker for each key it lists at that version: an incremental backup
 // taken after compaction dropped a deletion's markers still brings the journal entry, and
 // the restored store then hides the deleted keys as the original did. A key written again
-// later keeps its later version.
+// later keeps its later version. The markers go to Badger's loader as a backup stream
+// (length-prefixed KVLists of up to 1,000), written by a second goroutine as it reads the
+// journal, so a month of deletions is never held in memory at once.
 func (s *Store) restoreDeletions(since uint64) error {
-	var lists bytes.Buffer
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(s.writeDeletionMarkers(pw, since))
+	}()
+	err := s.db.Load(pr, 16)
+	pr.CloseWithError(err) // stops the writer if Load gave up first
+	return err
+}
+
+// writeDeletionMarkers writes to w, as Badger's backup stream, the deletion markers of
+// the journal entries at Badger versions above since.
+func (s *Store) writeDeletionMarkers(w io.Writer, since uint64) error {
 	list := &pb.KVList{}
 	flush := func() error {
 		if len(list.Kv) == 0 {
@@ -236,12 +254,14 @@ func (s *Store) restoreDeletions(since uint64) error {
 		if err != nil {
 			return err
 		}
-		lists.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(raw))))
-		lists.Write(raw)
+		if _, err := w.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(raw)))); err != nil {
+			return err
+		}
+		_, err = w.Write(raw)
 		list = &pb.KVList{}
-		return nil
+		return err
 	}
-	err := s.db.View(func(txn *badger.Txn) error {
+	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famJournal}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -249,18 +269,12 @@ func (s *Store) restoreDeletions(since uint64) error {
 			if item.Version() <= since {
 				continue
 			}
-			err := item.Value(func(v []byte) error {
-				_, keys, ok := decodeJournal(v)
-				if !ok {
-					return fmt.Errorf("deletion journal entry %x is damaged", item.Key())
-				}
-				for _, k := range keys {
-					list.Kv = append(list.Kv, &pb.KV{Key: bytes.Clone(k), Version: item.Version(), Meta: []byte{badgerBitDelete}})
-				}
-				return nil
-			})
+			_, keys, err := readJournalEntry(item)
 			if err != nil {
 				return err
+			}
+			for _, k := range keys {
+				list.Kv = append(list.Kv, &pb.KV{Key: k, Version: item.Version(), Meta: []byte{badgerBitDelete}})
 			}
 			if len(list.Kv) >= 1000 {
 				if err := flush(); err != nil {
@@ -270,10 +284,6 @@ func (s *Store) restoreDeletions(since uint64) error {
 		}
 		return flush()
 	})
-	if err != nil || lists.Len() == 0 {
-		return err
-	}
-	return s.db.Load(&lists, 16)
 }
 
 // badgerBitDelete is Badger's bitDelete (value.go): the meta bit of a deletion marker, as
