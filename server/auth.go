@@ -101,6 +101,14 @@ func principalFrom(ctx context.Context) principal {
 	return principal{role: graph.RoleAdmin}
 }
 
+// actingKeyID is the id of the key r authenticated with ("" without one).
+func actingKeyID(r *http.Request) string {
+	if k := principalFrom(r.Context()).key; k != nil {
+		return k.ID
+	}
+	return ""
+}
+
 // requireRole returns nil when the request may do what needs role need; otherwise
 // UNAUTHENTICATED for a request without a key, FORBIDDEN for a key whose role is too
 // low. what names the operation in the message.

@@ -117,11 +117,3 @@ func writeAdminFailure(w http.ResponseWriter, r *http.Request, log *zap.Logger, 
 	status, e := publicError(r.Context(), log, err)
 	writeAdminError(w, status, e)
 }
-
-// actingKeyID is the id of the key r authenticated with ("" without one).
-func actingKeyID(r *http.Request) string {
-	if k := principalFrom(r.Context()).key; k != nil {
-		return k.ID
-	}
-	return ""
-}

@@ -100,13 +100,6 @@ func (c *clientLimiter) sweep(now time.Time) {
 	c.lastSweep = now
 }
 
-// len is the number of clients remembered.
-func (c *clientLimiter) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.clients)
-}
-
 // rateLimit refuses a request whose client has used up its RateLimit with 429 Too Many
 // Requests, LIMIT_EXCEEDED and Retry-After. It runs after authenticate, which names the
 // client's key; health probes and the explorer's static files are not limited.
@@ -136,8 +129,8 @@ func rateLimit(l RateLimit, next http.Handler) http.Handler {
 // clientOf names the client of r for rate limiting: its API key, else its IP address.
 // who says it in words, for the refusal.
 func clientOf(r *http.Request) (client, who string) {
-	if p, ok := r.Context().Value(principalKey{}).(principal); ok && p.key != nil {
-		return "key:" + p.key.ID, "API key " + p.key.ID
+	if id := actingKeyID(r); id != "" {
+		return "key:" + id, "API key " + id
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestClientLimiter(t *testing.T) {
 	// minute, forgets them.
 	now = now.Add(time.Minute)
 	c.allow("c")
-	if n := c.len(); n != 1 {
+	if n := len(c.clients); n != 1 {
 		t.Errorf("after a minute idle the limiter remembers %d clients, want 1 (c)", n)
 	}
 	// A rate too low to express in nanoseconds waits a day at most, never a negative time.
