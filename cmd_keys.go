@@ -46,18 +46,20 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	data := fs.String("data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
 	url := fs.String("url", "", "manage the keys of the server at this URL instead (e.g. http://localhost:8080) (LODESTONE_URL)")
 	adminKey := fs.String("key", "", "admin API key for --url, sent as Authorization: Bearer (LODESTONE_KEY)")
-	remote := func() *keysClient {
-		if *url == "" {
-			return nil
+	// with runs fn on the keys of the server at --url, or else of the store in --data.
+	with := func(fn func(keys keyStore) error) error {
+		if *url != "" {
+			return fn(&keysClient{base: strings.TrimSuffix(*url, "/"), key: *adminKey})
 		}
-		return &keysClient{base: strings.TrimSuffix(*url, "/"), key: *adminKey}
-	}
-	open := func() (*graph.Store, error) {
 		store, err := graph.Open(graph.Options{Dir: *data, CacheSize: noCache})
 		if err != nil {
-			return nil, fmt.Errorf("keys: open the store at %s (stop the server that uses it first): %w", *data, err)
+			return fmt.Errorf("keys: open the store at %s (stop the server that uses it first, or pass --url): %w", *data, err)
 		}
-		return store, nil
+		defer store.Close()
+		if err := fn(store); err != nil {
+			return err
+		}
+		return store.Close()
 	}
 	switch cmd {
 	case "create":
@@ -72,19 +74,10 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		var k *graph.APIKey
 		var token string
-		if c := remote(); c != nil {
-			k, token, err = c.create(ctx, r, *name)
-		} else {
-			var store *graph.Store
-			if store, err = open(); err != nil {
-				return err
-			}
-			defer store.Close()
-			if k, token, err = store.CreateAPIKey(ctx, r, *name); err == nil {
-				err = store.Close()
-			}
-		}
-		if err != nil {
+		if err := with(func(keys keyStore) (err error) {
+			k, token, err = keys.CreateAPIKey(ctx, r, *name)
+			return err
+		}); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, token)
@@ -95,17 +88,10 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		var keys []*graph.APIKey
-		if c := remote(); c != nil {
-			keys, err = c.list(ctx)
-		} else {
-			var store *graph.Store
-			if store, err = open(); err != nil {
-				return err
-			}
-			defer store.Close()
-			keys, err = store.APIKeys(ctx)
-		}
-		if err != nil {
+		if err := with(func(ks keyStore) (err error) {
+			keys, err = ks.APIKeys(ctx)
+			return err
+		}); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -138,19 +124,10 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 			return errors.New("keys revoke: name the key: lodestone keys revoke ID (see lodestone keys list)")
 		}
 		var k *graph.APIKey
-		if c := remote(); c != nil {
-			k, err = c.revoke(ctx, id)
-		} else {
-			var store *graph.Store
-			if store, err = open(); err != nil {
-				return err
-			}
-			defer store.Close()
-			if k, err = store.RevokeAPIKey(ctx, id); err == nil {
-				err = store.Close()
-			}
-		}
-		if err != nil {
+		if err := with(func(keys keyStore) (err error) {
+			k, err = keys.RevokeAPIKey(ctx, id)
+			return err
+		}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked %s key %s\n", k.Role, k.ID)
@@ -186,13 +163,21 @@ func (t bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(req)
 }
 
+// keyStore is what `lodestone keys` does to keys: graph.Store on a stopped server's
+// store, keysClient on a running server.
+type keyStore interface {
+	CreateAPIKey(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error)
+	APIKeys(ctx context.Context) ([]*graph.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) (*graph.APIKey, error)
+}
+
 // keysClient manages the API keys of a running server through its admin endpoints
 // (server/keys.go).
 type keysClient struct {
 	base, key string
 }
 
-func (c *keysClient) create(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error) {
+func (c *keysClient) CreateAPIKey(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error) {
 	body, _ := json.Marshal(map[string]string{"role": string(role), "name": name})
 	var out struct {
 		Key   server.KeyInfo `json:"key"`
@@ -204,7 +189,7 @@ func (c *keysClient) create(ctx context.Context, role graph.Role, name string) (
 	return out.Key.APIKey(), out.Token, nil
 }
 
-func (c *keysClient) list(ctx context.Context) ([]*graph.APIKey, error) {
+func (c *keysClient) APIKeys(ctx context.Context) ([]*graph.APIKey, error) {
 	var out struct {
 		Keys []server.KeyInfo `json:"keys"`
 	}
@@ -218,7 +203,7 @@ func (c *keysClient) list(ctx context.Context) ([]*graph.APIKey, error) {
 	return keys, nil
 }
 
-func (c *keysClient) revoke(ctx context.Context, id string) (*graph.APIKey, error) {
+func (c *keysClient) RevokeAPIKey(ctx context.Context, id string) (*graph.APIKey, error) {
 	var out struct {
 		Key server.KeyInfo `json:"key"`
 	}
