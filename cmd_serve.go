@@ -126,6 +126,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.rateLimit.PerSecond < 0 || cfg.rateLimit.Burst < 0 || math.IsNaN(cfg.rateLimit.PerSecond) || math.IsInf(cfg.rateLimit.PerSecond, 0) {
 		return fmt.Errorf("--rate-limit %g and --rate-burst %d: use numbers of 0 or more", cfg.rateLimit.PerSecond, cfg.rateLimit.Burst)
 	}
+	if cfg.journalRetain < 0 {
+		return fmt.Errorf("--journal-retention %s: use a duration of 0 (keep everything) or more", cfg.journalRetain)
+	}
 	// Secure by default: refuse anonymous writes beyond loopback before touching the store.
 	if err := srvCfg.CheckListenAddr(cfg.addr); err != nil {
 		return err
@@ -135,9 +138,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stop()
 	setMemoryLimit(cfg.memLimitMiB, os.Getenv("GOMEMLIMIT"))
 
-	if cfg.journalRetain < 0 {
-		return fmt.Errorf("--journal-retention %s: use a duration of 0 (keep everything) or more", cfg.journalRetain)
-	}
 	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log, CacheSize: cacheBytes(cfg.cacheMiB), JournalRetention: cfg.journalRetain})
 	if err != nil {
 		return err

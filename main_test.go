@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -175,6 +176,22 @@ func TestRunCommands(t *testing.T) {
 	err = run(context.Background(), []string{"lodestone", "serve", "--max-depth", "x"}, func(string) string { return "" }, nil, io.Discard, io.Discard)
 	if err == nil {
 		t.Error("a bad flag value did not fail")
+	}
+	// Values that parse but make no sense are refused before the store is opened.
+	data := t.TempDir() + "/never"
+	for _, c := range []struct{ flag, value, want string }{
+		{"--rate-limit", "-1", "--rate-limit"},
+		{"--rate-limit", "NaN", "--rate-limit"},
+		{"--rate-burst", "-2", "--rate-burst"},
+		{"--journal-retention", "-1h", "--journal-retention"},
+	} {
+		err := run(context.Background(), []string{"lodestone", "serve", "--data", data, c.flag, c.value}, func(string) string { return "" }, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %s %s: %v, want an error naming %s", c.flag, c.value, err, c.want)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a refused serve created its store folder (%v)", err)
 	}
 }
 
