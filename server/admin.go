@@ -70,6 +70,12 @@ func publicError(ctx context.Context, log *zap.Logger, err error) (int, *graph.E
 	return http.StatusInternalServerError, &graph.Error{Code: graph.EINTERNAL, Message: "internal error"}
 }
 
+// writeAdminFailure answers r with err as publicError shows it.
+func writeAdminFailure(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) {
+	status, e := publicError(r.Context(), log, err)
+	writeAdminError(w, status, e)
+}
+
 // handleImport serves POST /admin/import?format=jsonl|csv|bods|gleif[&skipInvalid=true]:
 // the files come as multipart/form-data (every file part, in order; its filename names
 // it in errors) or as the raw body (named by ?name=, default "upload"). They are spooled
@@ -99,8 +105,7 @@ func handleImport(log *zap.Logger, store *graph.Store, m *metrics) http.Handler 
 		skip, _ := strconv.ParseBool(q.Get("skipInvalid"))
 		dir, err := os.MkdirTemp("", "lodestone-import-")
 		if err != nil {
-			status, e := publicError(r.Context(), log, err)
-			writeAdminError(w, status, e)
+			writeAdminFailure(w, r, log, err)
 			return
 		}
 		defer os.RemoveAll(dir)
@@ -120,8 +125,7 @@ func handleImport(log *zap.Logger, store *graph.Store, m *metrics) http.Handler 
 		opts.Checkpoint = filepath.Join(os.TempDir(), "lodestone-import-"+contentKey(inputs)+".checkpoint")
 		sum, err := ingest.Import(r.Context(), store, inputs, opts)
 		if err != nil {
-			status, e := publicError(r.Context(), log, err)
-			writeAdminError(w, status, e)
+			writeAdminFailure(w, r, log, err)
 			return
 		}
 		out := map[string]any{"summary": sum}
@@ -263,8 +267,7 @@ func handleExport(log *zap.Logger, store *graph.Store) http.Handler {
 		}
 		for _, id := range sel.Seeds {
 			if _, err := store.Entity(r.Context(), id); err != nil {
-				status, e := publicError(r.Context(), log, err)
-				writeAdminError(w, status, e)
+				writeAdminFailure(w, r, log, err)
 				return
 			}
 		}
@@ -359,13 +362,7 @@ func handleBackup(log *zap.Logger, store *graph.Store) http.Handler {
 			since = v
 		}
 		if err := store.CheckBackupSince(since); err != nil {
-			var ge *graph.Error
-			if errors.As(err, &ge) {
-				writeAdminError(w, http.StatusBadRequest, ge)
-				return
-			}
-			log.Error("backup", zap.String("request_id", requestID(r.Context())), zap.Error(err))
-			writeAdminError(w, http.StatusInternalServerError, &graph.Error{Code: graph.EINTERNAL, Message: "internal error"})
+			writeAdminFailure(w, r, log, err)
 			return
 		}
 		noDeadlines(w)

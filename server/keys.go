@@ -111,9 +111,3 @@ func handleRevokeKey(log *zap.Logger, store *graph.Store) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"key": NewKeyInfo(k)})
 	})
 }
-
-// writeAdminFailure answers r with err as publicError shows it.
-func writeAdminFailure(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) {
-	status, e := publicError(r.Context(), log, err)
-	writeAdminError(w, status, e)
-}
