@@ -114,6 +114,14 @@ func (g *guard) admit(ctx context.Context, media, query, opName string, vars map
 	case est.cost < float64(g.limits.ExpensiveCost):
 		return release, nil
 	}
+	return g.slot(ctx, "estimated cost "+formatCost(est.cost))
+}
+
+// slot takes one of the MaxExpensive slots for an expensive piece of work (what names
+// it in the refusal), waiting up to BusyWait. It returns the function that gives the
+// slot back, or a 503 LIMIT_EXCEEDED refusal with Retry-After when none came free.
+func (g *guard) slot(ctx context.Context, what string) (release func(), refused *refusal) {
+	release = func() {}
 	timer := time.NewTimer(g.limits.BusyWait)
 	defer timer.Stop()
 	select {
@@ -121,7 +129,7 @@ func (g *guard) admit(ctx context.Context, media, query, opName string, vars map
 		return func() { <-g.expensive }, nil
 	case <-timer.C:
 		return release, &refusal{status: http.StatusServiceUnavailable, code: graph.ELIMIT, retryAfter: 1,
-			message: fmt.Sprintf("the server is busy with %d expensive requests (estimated cost %s); retry in a moment, or ask for less", g.limits.MaxExpensive, formatCost(est.cost))}
+			message: fmt.Sprintf("the server is busy with %d expensive requests (%s); retry in a moment, or ask for less", g.limits.MaxExpensive, what)}
 	case <-ctx.Done():
 		return release, &refusal{status: http.StatusServiceUnavailable, code: graph.ELIMIT, message: "the request ended while waiting for the server"}
 	}
