@@ -17,6 +17,9 @@ type memView struct {
 	rels    []*Relationship // index RelID-1
 	out, in map[NodeID][]RelID
 	visits  int
+	// charged counts the units charge was given; past chargeLimit (when not 0) charge
+	// reports errBudget.
+	charged, chargeLimit int
 }
 
 // newMemView returns a view of ents and rels valid on date (Today when zero). It fails
@@ -44,6 +47,16 @@ func newMemView(tb testing.TB, date Date, lim Limits, ents []*Entity, rels []*Re
 		v.in[t] = append(v.in[t], id)
 	}
 	return v
+}
+
+// charge counts in-memory work; a memView has no request budget, but tests may set
+// chargeLimit to see a solver stop.
+func (v *memView) charge(n int) error {
+	v.charged += n
+	if v.chargeLimit > 0 && v.charged > v.chargeLimit {
+		return errBudget
+	}
+	return nil
 }
 
 func (v *memView) lookup(id string) (NodeID, error) {

@@ -33,6 +33,14 @@ import (
 // shortest ones, and among paths of the same length those with the largest share first.
 const maxOwnershipPaths = 100
 
+// stepsPerUnit is how many in-memory solver steps (an arc of a Gauss–Seidel sweep or of a
+// control search, a multiply-add of the elimination) make one work unit: a step costs a
+// few nanoseconds, a relationship read (the unit) a few hundred.
+const stepsPerUnit = 64
+
+// stepUnits returns the work units of n solver steps, at least 1.
+func stepUnits(n int) int { return n/stepsPerUnit + 1 }
+
 // ownDenseMax is the largest cyclic component (in entities) whose look-through shares are
 // solved by dense elimination; larger ones are solved by Gauss–Seidel iteration.
 const ownDenseMax = 300
@@ -193,7 +201,9 @@ func (t *ownShares) integrated(b int, i int32) float64 {
 // solve computes the look-through shares of every node of g, or of the nodes marked in
 // active when it is not nil (active must be closed under deps and hold the root). A
 // cyclic component whose series diverges at some bound is an EINVALID *Error naming its
-// entities.
+// entities. It returns errBudget when the view's work budget or deadline runs out: every
+// step of the elimination and of the iteration is charged (view.charge), so that a large
+// cyclic component cannot run past the request's budget.
 func (g *ownGraph) solve(v view, active []bool) (*ownShares, error) {
 	n := len(g.nodes)
 	t := new(ownShares)
@@ -206,6 +216,9 @@ func (g *ownGraph) solve(v view, active []bool) (*ownShares, error) {
 		comp := order[start[c]:start[c+1]]
 		if len(comp) == 1 && !g.selfDep(comp[0]) {
 			i := comp[0]
+			if err := v.charge(stepUnits(1 + len(g.deps(i)))); err != nil {
+				return nil, err
+			}
 			for b := range t {
 				x := 0.0
 				if i == 0 {
@@ -228,9 +241,12 @@ func (g *ownGraph) solve(v view, active []bool) (*ownShares, error) {
 		for k, i := range comp {
 			pos[i] = int32(k)
 		}
-		ok := g.solveCycle(comp, pos, t)
+		ok, err := g.solveCycle(v, comp, pos, t)
 		for _, i := range comp {
 			pos[i] = -1
+		}
+		if err != nil {
+			return nil, err
 		}
 		if !ok {
 			return nil, g.cycleError(v, comp)
@@ -316,8 +332,8 @@ func (g *ownGraph) components(active []bool) (order, start []int32) {
 
 // solveCycle solves t on the cyclic component comp (pos maps its nodes to 0..len-1),
 // every dependency outside comp being solved already. It returns false when the series
-// diverges at some bound.
-func (g *ownGraph) solveCycle(comp, pos []int32, t *ownShares) bool {
+// diverges at some bound, and errBudget when v's budget runs out.
+func (g *ownGraph) solveCycle(v view, comp, pos []int32, t *ownShares) (bool, error) {
 	k := len(comp)
 	rhs := make([]float64, k)
 	var m []float64
@@ -349,25 +365,27 @@ func (g *ownGraph) solveCycle(comp, pos []int32, t *ownShares) bool {
 			continue
 		}
 		var ok bool
+		var err error
 		if m != nil {
-			ok = g.solveDense(comp, pos, b, m, rhs)
+			ok, err = g.solveDense(v, comp, pos, b, m, rhs)
 		} else {
-			ok = g.solveIterative(comp, pos, b, rhs)
+			ok, err = g.solveIterative(v, comp, pos, b, rhs)
 		}
-		if !ok {
-			return false
+		if err != nil || !ok {
+			return false, err
 		}
 		for r, i := range comp {
 			t[b][i] = rhs[r]
 		}
 	}
-	return true
+	return true, nil
 }
 
 // solveDense solves (I − A_comp) x = rhs in place in rhs by Gaussian elimination without
 // pivoting, which is stable for this M-matrix and whose pivots are all positive exactly
-// when the spectral radius of A_comp is below 1. It returns false otherwise.
-func (g *ownGraph) solveDense(comp, pos []int32, b int, m, rhs []float64) bool {
+// when the spectral radius of A_comp is below 1. It returns false otherwise, and
+// errBudget when v's budget runs out (each pivot charges the (k−p)² updates it makes).
+func (g *ownGraph) solveDense(v view, comp, pos []int32, b int, m, rhs []float64) (bool, error) {
 	k := len(comp)
 	clear(m)
 	for r, i := range comp {
@@ -380,9 +398,12 @@ func (g *ownGraph) solveDense(comp, pos []int32, b int, m, rhs []float64) bool {
 		}
 	}
 	for p := 0; p < k; p++ {
+		if err := v.charge(stepUnits((k - p) * (k - p))); err != nil {
+			return false, err
+		}
 		piv := m[p*k+p]
 		if !(piv > ownPivotMin) {
-			return false
+			return false, nil
 		}
 		prow := m[p*k : p*k+k]
 		for r := p + 1; r < k; r++ {
@@ -405,15 +426,17 @@ func (g *ownGraph) solveDense(comp, pos []int32, b int, m, rhs []float64) bool {
 		}
 		rhs[p] = x / row[p]
 	}
-	return true
+	return true, nil
 }
 
 // solveIterative solves (I − A_comp) x = rhs in place in rhs by Gauss–Seidel iteration,
 // which converges exactly when the spectral radius of A_comp is below 1 (then I − A_comp
 // is an M-matrix). It returns false when the row or column sums prove the radius is 1 or
-// more, when the iterates blow up, or when they have not settled after ownMaxSweeps.
-func (g *ownGraph) solveIterative(comp, pos []int32, b int, rhs []float64) bool {
+// more, when the iterates blow up, or when they have not settled after ownMaxSweeps;
+// errBudget when v's budget runs out (each sweep charges the relationships it reads).
+func (g *ownGraph) solveIterative(v view, comp, pos []int32, b int, rhs []float64) (bool, error) {
 	k := len(comp)
+	sweep := k
 	rowSum := make([]float64, k)
 	colSum := make([]float64, k)
 	diag := make([]float64, k)
@@ -429,17 +452,21 @@ func (g *ownGraph) solveIterative(comp, pos []int32, b int, rhs []float64) bool 
 				}
 			}
 		}
+		sweep += len(g.deps(i))
 	}
 	// The spectral radius lies between the smallest and the largest row (and column) sum.
 	if slices.Min(rowSum) >= 1 || slices.Min(colSum) >= 1 {
-		return false
+		return false, nil
 	}
 	x := make([]float64, k)
 	for range ownMaxSweeps {
+		if err := v.charge(stepUnits(sweep)); err != nil {
+			return false, err
+		}
 		change, size := 0.0, 1.0
 		for r, i := range comp {
 			if diag[r] >= 1 {
-				return false
+				return false, nil
 			}
 			s := rhs[r]
 			for _, ai := range g.deps(i) {
@@ -454,14 +481,14 @@ func (g *ownGraph) solveIterative(comp, pos []int32, b int, rhs []float64) bool 
 			x[r] = s
 		}
 		if size > 1e15 || math.IsNaN(size) {
-			return false
+			return false, nil
 		}
 		if change <= 1e-15*size {
 			copy(rhs, x)
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // cycleError is the EINVALID error for a divergent cyclic component.
@@ -493,6 +520,15 @@ type ownScratch struct {
 	acc     []float64
 	stack   []int32
 	members []int32
+	// steps counts the relationships the searches examined since charge last took them.
+	steps int
+}
+
+// charge charges the steps of the searches made since the last call to v (view.charge).
+func (s *ownScratch) charge(v view) error {
+	n := s.steps
+	s.steps = 0
+	return v.charge(stepUnits(n))
 }
 
 func newOwnScratch(n int) *ownScratch {
@@ -516,6 +552,7 @@ func (g *ownGraph) controlled(x int32, s *ownScratch, stop int32) []int32 {
 	for len(s.stack) > 0 {
 		m := s.stack[len(s.stack)-1]
 		s.stack = s.stack[:len(s.stack)-1]
+		s.steps += len(g.out(m))
 		for _, ai := range g.out(m) {
 			a := &g.arcs[ai]
 			w := a.to
@@ -650,7 +687,7 @@ func ownStakesOf(v view, of string, threshold float64, maxDepth int, down bool) 
 	}
 	t, err := g.solve(v, nil)
 	if err != nil {
-		return nil, err
+		return nil, overBudget(err, what)
 	}
 	direct := g.directShares()
 	s := newOwnScratch(len(g.nodes))
@@ -675,6 +712,9 @@ func ownStakesOf(v view, of string, threshold float64, maxDepth int, down bool) 
 			controls = s.inBloc[i] == s.epoch
 		} else {
 			controls = g.controls(i, s)
+		}
+		if err := s.charge(v); err != nil {
+			return nil, overBudget(err, what)
 		}
 		st, err := g.stake(v, i, t, direct, threshold, controls)
 		if err != nil {
@@ -733,7 +773,7 @@ func ownershipOf(v view, owner, target string) (*Ownership, error) {
 	}
 	t, err := g.solve(v, active)
 	if err != nil {
-		return nil, err
+		return nil, overBudget(err, "ownership")
 	}
 	paths, err := g.paths(v, x, nil)
 	if err != nil {
@@ -788,7 +828,11 @@ func (g *ownGraph) ultimateController(v view, withPaths bool) (*Control, int32, 
 	isCtrl := make([]bool, n)
 	someone := false
 	for w := int32(0); w < n; w++ {
-		if m := g.controlled(w, s, -1); len(m) > 0 {
+		m := g.controlled(w, s, -1)
+		if err := s.charge(v); err != nil {
+			return nil, -1, err
+		}
+		if len(m) > 0 {
 			sets[w] = slices.Clone(m)
 			slices.Sort(sets[w])
 			if w != 0 {
@@ -886,7 +930,7 @@ func beneficialOwnersOf(v view, of string, threshold float64) ([]Stake, error) {
 	}
 	t, err := g.solve(v, nil)
 	if err != nil {
-		return nil, err
+		return nil, overBudget(err, "beneficialOwners")
 	}
 	_, uc, err := g.ultimateController(v, false)
 	if err != nil {
@@ -910,7 +954,11 @@ func beneficialOwnersOf(v view, of string, threshold float64) ([]Stake, error) {
 		if !keep {
 			continue
 		}
-		st, err := g.stake(v, i, t, direct, threshold, g.controls(i, s))
+		controls := g.controls(i, s)
+		if err := s.charge(v); err != nil {
+			return nil, overBudget(err, "beneficialOwners")
+		}
+		st, err := g.stake(v, i, t, direct, threshold, controls)
 		if err != nil {
 			return nil, err
 		}
@@ -962,6 +1010,9 @@ func (g *ownGraph) paths(v view, src int32, allow []bool) ([]Path, error) {
 		for _, ai := range g.out(u) {
 			if steps++; steps > limit {
 				return errBudget
+			}
+			if err := v.charge(1); err != nil {
+				return err
 			}
 			a := &g.arcs[ai]
 			w := a.to

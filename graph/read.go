@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -26,19 +27,36 @@ func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) 
 	if asOf.IsZero() {
 		asOf = Today()
 	}
+	work := WorkFrom(ctx)
+	if work != nil {
+		end, err := work.begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer end()
+	}
 	deadline := time.Now().Add(s.limits.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	if work != nil && !work.deadline.IsZero() && work.deadline.Before(deadline) {
+		deadline = work.deadline
+	}
 	gen, cacheOK := s.cache.generation()
 	return s.db.View(func(txn *badger.Txn) error {
 		v := &txnView{txn: txn, reg: s.state.Load(), day: asOf.days, lim: s.limits,
-			ctx: ctx, deadline: deadline}
+			ctx: ctx, deadline: deadline, work: work}
 		if cacheOK && s.cache.stillAt(gen) {
 			v.cache, v.gen = s.cache, gen
 		}
 		defer v.closeIterators()
 		err := fn(v)
+		if v.pending > 0 && work != nil {
+			work.add(v.pending)
+		}
+		if err != nil && work != nil && budgetExhausted(err) && work.Spent() {
+			err = work.Exhausted() // say which budget ran out: the request's, not the traversal's
+		}
 		recordRead(ctx, v, err)
 		return err
 	})
@@ -53,6 +71,10 @@ type txnView struct {
 	ctx      context.Context
 	deadline time.Time
 	visits   int
+	// work is the request's budget (nil: none); pending counts the units not yet added
+	// to it (charge).
+	work    *Work
+	pending int
 	// exhausted is set once spend has reported errBudget (TraversalStats counts it).
 	exhausted bool
 	// relIDs makes arcs carry the relationships' public ids (wantRelIDs).
@@ -122,6 +144,7 @@ func (v *txnView) entity(n NodeID) (*Entity, error) {
 		return nil, err
 	}
 	v.keepEntity(n, e)
+	v.pending++ // a decoded record is work; the next spend or charge looks at the budget
 	return e, nil
 }
 
@@ -214,25 +237,47 @@ func (v *txnView) prefetch(ns []NodeID) {
 		}
 		todo = append(todo, n)
 	}
-	got := make([]*Entity, len(todo))
+	// Reading ahead is work too: each batch is charged before it is read, and once the
+	// budget or the deadline is gone nothing more is read ahead (the entity calls that
+	// follow are charged one by one, and their loops stop in time).
+	for len(todo) > 0 {
+		batch := todo[:min(len(todo), prefetchBatch)]
+		todo = todo[len(batch):]
+		if v.charge(len(batch)) != nil {
+			return
+		}
+		v.prefetchBatch(batch)
+	}
+}
+
+// seekUnits is the work units of one adjacency seek in the store (Work).
+const seekUnits = 16
+
+// prefetchBatch is the most records prefetch reads between two looks at the budget.
+const prefetchBatch = 4096
+
+// prefetchBatch reads the records of ns, on two goroutines once there are
+// prefetchParallelMin of them, and keeps those it could read.
+func (v *txnView) prefetchBatch(ns []NodeID) {
+	got := make([]*Entity, len(ns))
 	read := func(part []NodeID, out []*Entity) {
 		for i, n := range part {
 			out[i], _ = v.loadEntity(n)
 		}
 	}
-	if len(todo) < prefetchParallelMin {
-		read(todo, got)
+	if len(ns) < prefetchParallelMin {
+		read(ns, got)
 	} else {
-		half := len(todo) / 2
+		half := len(ns) / 2
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			read(todo[half:], got[half:])
+			read(ns[half:], got[half:])
 		}()
-		read(todo[:half], got[:half])
+		read(ns[:half], got[:half])
 		<-done
 	}
-	for i, n := range todo {
+	for i, n := range ns {
 		if got[i] != nil {
 			v.keepEntity(n, got[i])
 		}
@@ -263,18 +308,30 @@ func (v *txnView) relationship(r RelID) (*Relationship, error) {
 	return rel, nil
 }
 
-// spend counts one visit and reports errBudget when the budget or the deadline is gone.
+// spend counts one visit and reports errBudget when the traversal's visit budget, the
+// request's work budget or the deadline is gone.
 func (v *txnView) spend() error {
 	v.visits++
 	if v.visits > v.lim.MaxVisits {
 		v.exhausted = true
 		return errBudget
 	}
-	if v.visits&255 == 0 {
-		if time.Now().After(v.deadline) || v.ctx.Err() != nil {
-			v.exhausted = true
-			return errBudget
-		}
+	return v.charge(1)
+}
+
+// charge counts n units of work (Work) and, every workCheckEvery units, adds them to the
+// request's budget and looks at the deadline and the context: errBudget when any of them
+// is gone.
+func (v *txnView) charge(n int) error {
+	v.pending += n
+	if v.pending < workCheckEvery {
+		return nil
+	}
+	p := v.pending
+	v.pending = 0
+	if v.work != nil && !v.work.add(p) || time.Now().After(v.deadline) || v.ctx.Err() != nil {
+		v.exhausted = true
+		return errBudget
 	}
 	return nil
 }
@@ -337,6 +394,11 @@ func (v *txnView) scanArcs(fam byte, prefix []byte, fn func(arc) bool) (bool, er
 // store, until fn returns false (more is then false). When collect is not nil it also
 // gathers every entry under prefix, valid or not, for the read cache; it sets *collect to nil when the list is longer than maxCachedArcs.
 func (v *txnView) scanStored(fam byte, prefix []byte, fn func(arc) bool, collect *[]cachedArc) (more bool, err error) {
+	// A seek costs about what seekUnits relationship reads do (it visits every table
+	// of every level); a traversal that expands many small lists pays mostly for these.
+	if err := v.charge(seekUnits); err != nil {
+		return false, err
+	}
 	it := v.iterator()
 	defer func() { v.idle = append(v.idle, it) }()
 	withID := v.relIDs
@@ -604,7 +666,9 @@ type RelationshipFilter struct {
 // EntityRelationships pages the relationships of entity id matching f. Errors: ENOTFOUND
 // for an unknown entity, EINVALID for a bad cursor, ELIMIT when first is above the cap.
 // It also returns the total number of matching relationships when count is true (a
-// scan of the entity's whole adjacency).
+// scan of the entity's whole adjacency). Every relationship looked at counts against the
+// visit budget and the request's work budget; ELIMIT when they run out (a count is never
+// partial).
 func (s *Store) EntityRelationships(ctx context.Context, id string, f RelationshipFilter, first int, after string, count bool) (*Page[*Relationship], int, error) {
 	if err := checkCount("first", first, s.limits.MaxFirst); err != nil {
 		return nil, 0, err
@@ -641,6 +705,10 @@ func (s *Store) EntityRelationships(ctx context.Context, id string, f Relationsh
 				if err := item.Value(func(b []byte) error { h, _ = decodeHotID(b, false); return nil }); err != nil {
 					it.Close()
 					return err
+				}
+				if err := v.spend(); err != nil {
+					it.Close()
+					return overBudget(err, "relationships (counting totalCount reads every relationship of the entity)")
 				}
 				if !h.validOn(v.day) {
 					continue
@@ -684,6 +752,23 @@ type SearchHit struct {
 // maxSearchCandidates bounds the index entries one search stage examines.
 const maxSearchCandidates = 2000
 
+// Caps of a search text: longer texts are refused (EINVALID), since no name is that long
+// and every candidate is compared with the whole text.
+const (
+	MaxSearchRunes = 200
+	MaxSearchWords = 16
+)
+
+// SearchCost is the most work units one search of text may spend (Work): two stages of
+// maxSearchCandidates candidates, each charged 1 + len(text)/32. A text over the caps
+// costs nothing: Search refuses it before reading anything.
+func SearchCost(text string) int {
+	if utf8.RuneCountInString(text) > MaxSearchRunes {
+		return 1
+	}
+	return 2 * maxSearchCandidates * (1 + len(text)/32)
+}
+
 // Search finds entities whose name or aliases match text, case- and accent-insensitively;
 // Chinese, Japanese and Korean text matches anywhere inside a name. Hits are ranked: exact
 // name, then prefix, then substring, then all words present; aliases score a little
@@ -697,15 +782,27 @@ func (s *Store) Search(ctx context.Context, text, kind string, first int) ([]Sea
 	if err := checkCount("first", first, s.limits.MaxFirst); err != nil {
 		return nil, err
 	}
+	if n := utf8.RuneCountInString(text); n > MaxSearchRunes {
+		return nil, Invalid("text", "is %d characters long; search text is at most %d characters", n, MaxSearchRunes)
+	}
 	terms := queryTerms(text)
 	if len(terms) == 0 {
 		return nil, Invalid("text", "must contain at least one letter or digit")
 	}
+	if len(terms) > MaxSearchWords {
+		return nil, Invalid("text", "has %d words; search text has at most %d", len(terms), MaxSearchWords)
+	}
 	q := normalize(text)
+	// Scoring a candidate compares the whole text with its name and aliases: a unit of
+	// work per candidate and per 32 bytes of text (SearchCost).
+	perCandidate := 1 + len(q)/32
 	var hits []SearchHit
 	err := s.read(ctx, Date{}, func(v *txnView) error {
 		seen := map[NodeID]bool{}
 		score := func(n NodeID) error {
+			if err := v.charge(perCandidate); err != nil {
+				return overBudget(err, "search")
+			}
 			seen[n] = true
 			e, err := v.entity(n)
 			if err != nil {

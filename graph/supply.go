@@ -272,7 +272,7 @@ func exposureOf(v view, of, country string, upstream bool) (*Exposure, error) {
 	if err != nil {
 		return nil, overBudget(err, "exposure")
 	}
-	mass, err := g.push(newTravBudget(v.limits()))
+	mass, err := g.push(newTravBudget(v))
 	if err != nil {
 		return nil, overBudget(err, "exposure")
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"time"
 )
 
 // Generic traversals of api.md: subgraph, shortestPath and paths.
@@ -12,31 +11,29 @@ import (
 // Each reads only through a view, so that the caller runs it on one consistent snapshot
 // with one visit budget and deadline. Relationships read are counted by the view; work
 // done in memory on what was already read (enumerating paths) is counted by a travBudget,
-// which allows as many steps again as Limits.MaxVisits within Limits.Timeout.
+// which allows as many steps again as Limits.MaxVisits and charges each to the view.
 
-// travBudget counts the in-memory steps of one traversal against Limits.MaxVisits and
-// Limits.Timeout (measured from its creation); the view counts relationship reads on its
-// own.
+// travBudget counts the in-memory steps of one traversal against Limits.MaxVisits, and
+// charges each to the view (view.charge: the request's work budget and the deadline); the
+// view counts relationship reads on its own.
 type travBudget struct {
-	left     int
-	deadline time.Time
+	left int
+	v    view
 }
 
-func newTravBudget(l Limits) *travBudget {
-	return &travBudget{left: l.MaxVisits, deadline: time.Now().Add(l.Timeout)}
+func newTravBudget(v view) *travBudget {
+	return &travBudget{left: v.limits().MaxVisits, v: v}
 }
 
-// spend counts one step. It returns errBudget once the steps or the time are used up.
+// spend counts one step against the traversal's own cap and the view's work budget
+// (view.charge), which also watches the deadline and the request's context. It returns
+// errBudget once either is used up.
 func (b *travBudget) spend() error {
 	b.left--
 	if b.left < 0 {
 		return errBudget
 	}
-	if b.left&1023 == 0 && time.Now().After(b.deadline) {
-		b.left = -1
-		return errBudget
-	}
-	return nil
+	return b.v.charge(1)
 }
 
 // travFlip returns a, which was seen from one end of its relationship with other at the
@@ -507,7 +504,7 @@ func newTravPathSearch(v view, types []string, dir Direction, srcs, dsts []NodeI
 		isSrc: map[NodeID]bool{}, isDst: map[NodeID]bool{}, passed: map[NodeID]bool{},
 		fwd:    travBall{dist: map[NodeID]int{}, adj: map[NodeID][]arc{}},
 		bwd:    travBall{dist: map[NodeID]int{}, adj: map[NodeID][]arc{}},
-		budget: newTravBudget(v.limits())}
+		budget: newTravBudget(v)}
 	for _, n := range srcs {
 		s.isSrc[n] = true
 		s.fwd.dist[n] = 0

@@ -77,6 +77,11 @@ type view interface {
 	// false. Each arc counts against the visit budget; arcs returns errBudget once the
 	// budget or the deadline is exhausted.
 	arcs(n NodeID, dir Direction, types []string, fn func(arc) bool) error
+	// charge counts n units of in-memory work (solver steps, candidates scored) against
+	// the request's work budget (Work); it returns errBudget once that budget, the
+	// deadline or the request's context is gone. Long loops that read nothing call it so
+	// that they stop in time too.
+	charge(n int) error
 	// limits returns the caps in force.
 	limits() Limits
 	// wantRelIDs makes later arcs carry the relationships' public ids (arc.ID) where the

@@ -2,38 +2,63 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 
 	"github.com/graph-gophers/graphql-go"
 	"github.com/graph-gophers/graphql-go/ast"
+	"github.com/lodestone-kg/lodestone/graph"
 	gqlast "github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // The cost estimate of a request, computed from the document and its variables before
-// anything runs (graphql-go keeps its query parser internal, so the document is parsed
-// with gqlparser and the field types come from graphql-go's schema AST):
+// anything runs, in the work units of the request's work budget (graph.Work): one unit
+// is about one relationship read or one entity decoded. The estimate and the budget are
+// the same number (RequestLimits.MaxCost): a request estimated above it is refused before
+// it starts, and a request that was estimated below it but does more work is stopped
+// when the work is done (LIMIT_EXCEEDED, or a truncated answer where the type says so).
 //
 //	cost(field)  = own + m × Σ cost(subfields)
-//	own          = 1 for a field, s × min(8^d, V) for a traversal
-//	m            = the field's first or limit argument (its default when not given), else 1
+//	own          = 1 for a plain field, and for the fields that do work:
+//	  traversal with depth d (subgraph, supplyChain, shortestPath, paths,
+//	    supplyPaths)                   s × min(8^d, V)
+//	  ownership analytics (owners, holdings, ownership, ultimateController,
+//	    beneficialOwners, exposure)     V, whatever maxDepth says: they solve the whole
+//	                                   component of the start, which maxDepth does not bound
+//	  search                           graph.SearchCost(text): candidates × text length
+//	  RelationshipConnection.totalCount  V: it counts by reading every relationship
+//	  runSavedQuery                    the estimate of the saved document with its
+//	                                   variables, exactly as GET /queries/{name} costs it
+//	m            = for a list, its first or limit argument (its default when not given;
+//	               a connection's first multiplies its edges only; subgraph's limit caps
+//	               the Subgraph's lists); for a list without one, its cap: the subgraph's limit for Subgraph lists,
+//	               maxDepth + 1 for a Path's, V for the lists of owners, holdings,
+//	               beneficialOwners and exposure, 100 for Ownership and Control paths,
+//	               MaxFirst for other top-level lists, and 100 for a record's own lists
+//	               (identifiers, sources, tags)
 //
-// A traversal is a field with a depth or maxDepth argument (d; its default when not
-// given) or one of the analytics that follow ownership or supply as far as it goes
-// (ownership, ultimateController, beneficialOwners, exposure, runSavedQuery: d = ∞); s is
-// the number of start ids (subgraph's ids, else 1), 8 a typical fan-out, and V the
-// store's visit budget of one traversal (--max-visits), which bounds what any traversal
-// may read. Fragments count once per spread; aliases are counted in the same walk. The
-// estimate is an upper-bound flavoured guess, not a measurement: it exists so that a
-// request asking for a hundred deep traversals or for pages nested in pages is refused
-// before it starts, while the store's own caps bound each traversal.
+// s is the number of start ids (subgraph's ids, else 1), 8 a typical fan-out, V the
+// visit budget of one traversal (--max-visits). Fragments count once per spread; aliases
+// are counted in the same walk. The estimate is an upper bound where the store caps the
+// work (V, limit, first) and a typical figure where only the data does (8^d on a hub);
+// the work budget catches what the estimate could not know.
 const costFanOut = 8
 
-// unboundedTraversals are the fields without a depth argument that traverse as far as
-// the data goes.
-var unboundedTraversals = map[string]bool{
-	"ownership": true, "ultimateController": true, "beneficialOwners": true, "exposure": true, "runSavedQuery": true,
+// solverFields solve the ownership or supply component of their start, however deep.
+var solverFields = map[string]bool{
+	"owners": true, "holdings": true, "ownership": true, "ultimateController": true, "beneficialOwners": true, "exposure": true,
 }
+
+// stakeLists are the solver fields whose answer is a list of up to V entries.
+var stakeLists = map[string]bool{"owners": true, "holdings": true, "beneficialOwners": true}
+
+// Multipliers of lists without first or limit (see the cost model above).
+const (
+	costRecordList = 100 // a record's own lists: identifiers, sources, tags, versions
+	costPathsList  = 100 // Ownership.paths and Control.paths (graph's maxOwnershipPaths)
+)
 
 // costEstimate is what the walk found.
 type costEstimate struct {
@@ -41,18 +66,32 @@ type costEstimate struct {
 	introspection bool // __schema or __type is selected
 }
 
+// costScope carries what an enclosing field says of the lists below it.
+type costScope struct {
+	items   float64 // entries of a Subgraph's or an Exposure's lists
+	pathLen float64 // entities of a Path
+	edges   float64 // edges of a connection: its first
+}
+
+// savedLookup returns the document of a saved query and its variables merged as a run
+// would see them; ok is false when there is no such query (the run then fails before
+// doing any work).
+type savedLookup func(name string, version int, vars map[string]any) (query string, merged map[string]any, ok bool)
+
 type costWalker struct {
-	types    map[string]ast.NamedType
-	doc      *gqlast.QueryDocument
-	vars     map[string]any
-	visitCap float64
-	memo     map[string]costEstimate
-	active   map[string]bool
+	types  map[string]ast.NamedType
+	doc    *gqlast.QueryDocument
+	vars   map[string]any
+	limits graph.Limits
+	saved  savedLookup // nil: runSavedQuery costs V
+	memo   map[string]costEstimate
+	active map[string]bool
 }
 
 // estimateCost estimates the operation opName (the only one when opName is empty) of
-// doc; ok is false when there is no such operation.
-func estimateCost(schema *graphql.Schema, doc *gqlast.QueryDocument, opName string, vars map[string]any, visitCap float64) (est costEstimate, ok bool) {
+// doc; ok is false when there is no such operation. lim gives the caps the multipliers
+// use; saved (may be nil) finds the documents runSavedQuery runs.
+func estimateCost(schema *graphql.Schema, doc *gqlast.QueryDocument, opName string, vars map[string]any, lim graph.Limits, saved savedLookup) (est costEstimate, ok bool) {
 	var op *gqlast.OperationDefinition
 	switch {
 	case opName != "":
@@ -80,11 +119,13 @@ func estimateCost(schema *graphql.Schema, doc *gqlast.QueryDocument, opName stri
 	if t := s.RootOperationTypes[string(op.Operation)]; t != nil {
 		root = t.TypeName()
 	}
-	w := &costWalker{types: s.Types, doc: doc, vars: all, visitCap: visitCap, memo: map[string]costEstimate{}, active: map[string]bool{}}
-	return w.selectionSet(op.SelectionSet, root), true
+	lim = lim.WithDefaults()
+	w := &costWalker{types: s.Types, doc: doc, vars: all, limits: lim, saved: saved, memo: map[string]costEstimate{}, active: map[string]bool{}}
+	sc := costScope{items: float64(lim.MaxSubgraph), pathLen: float64(lim.MaxDepth + 1)}
+	return w.selectionSet(op.SelectionSet, root, sc), true
 }
 
-func (w *costWalker) selectionSet(set gqlast.SelectionSet, typeName string) costEstimate {
+func (w *costWalker) selectionSet(set gqlast.SelectionSet, typeName string, sc costScope) costEstimate {
 	var est costEstimate
 	add := func(e costEstimate) {
 		est.cost += e.cost
@@ -94,25 +135,26 @@ func (w *costWalker) selectionSet(set gqlast.SelectionSet, typeName string) cost
 	for _, sel := range set {
 		switch sel := sel.(type) {
 		case *gqlast.Field:
-			add(w.field(sel, typeName))
+			add(w.field(sel, typeName, sc))
 		case *gqlast.InlineFragment:
 			tc := sel.TypeCondition
 			if tc == "" {
 				tc = typeName
 			}
-			add(w.selectionSet(sel.SelectionSet, tc))
+			add(w.selectionSet(sel.SelectionSet, tc, sc))
 		case *gqlast.FragmentSpread:
-			add(w.fragment(sel.Name))
+			add(w.fragment(sel.Name, sc))
 		}
 	}
 	est.cost = math.Min(est.cost, math.MaxFloat64/4)
 	return est
 }
 
-// fragment estimates a named fragment once; a cycle counts nothing (validation refuses
-// it before anything runs).
-func (w *costWalker) fragment(name string) costEstimate {
-	if e, ok := w.memo[name]; ok {
+// fragment estimates a named fragment once per scope; a cycle counts nothing
+// (validation refuses it before anything runs).
+func (w *costWalker) fragment(name string, sc costScope) costEstimate {
+	key := fmt.Sprintf("%s/%g/%g/%g", name, sc.items, sc.pathLen, sc.edges)
+	if e, ok := w.memo[key]; ok {
 		return e
 	}
 	def := w.doc.Fragments.ForName(name)
@@ -120,13 +162,13 @@ func (w *costWalker) fragment(name string) costEstimate {
 		return costEstimate{}
 	}
 	w.active[name] = true
-	e := w.selectionSet(def.SelectionSet, def.TypeCondition)
+	e := w.selectionSet(def.SelectionSet, def.TypeCondition, sc)
 	delete(w.active, name)
-	w.memo[name] = e
+	w.memo[key] = e
 	return e
 }
 
-func (w *costWalker) field(f *gqlast.Field, typeName string) costEstimate {
+func (w *costWalker) field(f *gqlast.Field, typeName string, sc costScope) costEstimate {
 	est := costEstimate{cost: 1}
 	if f.Alias != "" && f.Alias != f.Name {
 		est.aliases = 1
@@ -140,24 +182,132 @@ func (w *costWalker) field(f *gqlast.Field, typeName string) costEstimate {
 		return est // unknown: validation refuses it
 	}
 	arg := func(name string) (float64, bool) { return w.number(f, def, name) }
-	if d, ok := arg("depth"); ok {
-		est.cost = w.traversal(f, d)
-	} else if d, ok := arg("maxDepth"); ok {
-		est.cost = w.traversal(f, d)
-	} else if unboundedTraversals[f.Name] {
-		est.cost = w.visitCap
+	visits := float64(w.limits.MaxVisits)
+	child := sc
+	switch {
+	case solverFields[f.Name] && typeName == "Query":
+		est.cost = visits
+		child.items = visits
+	case f.Name == "search" && typeName == "Query":
+		text, _ := w.value(f, "text").(string)
+		est.cost = float64(graph.SearchCost(text))
+	case f.Name == "totalCount" && typeName == "RelationshipConnection":
+		est.cost = visits
+	case f.Name == "runSavedQuery" && typeName == "Query":
+		est.cost = w.savedQuery(f)
+	default:
+		if d, ok := arg("depth"); ok {
+			est.cost = w.traversal(f, d)
+		} else if d, ok := arg("maxDepth"); ok {
+			est.cost = w.traversal(f, d)
+			child.pathLen = math.Max(d, 0) + 1
+		}
+	}
+	if f.Name == "subgraph" || f.Name == "supplyChain" {
+		child.items = float64(w.limits.MaxSubgraph)
+		if n, ok := arg("limit"); ok {
+			child.items = n
+		}
 	}
 	m := 1.0
-	if n, ok := arg("first"); ok {
-		m = n
-	} else if n, ok := arg("limit"); ok {
-		m = n
+	connection := strings.HasSuffix(namedType(def.Type), "Connection")
+	if isList(def.Type) || connection {
+		if n, ok := arg("first"); ok {
+			m = n
+		} else if n, ok := arg("limit"); ok {
+			m = n
+		} else if isList(def.Type) {
+			m = w.listCap(typeName, f.Name, sc)
+		}
 	}
-	sub := w.selectionSet(f.SelectionSet, namedType(def.Type))
+	if connection {
+		// A page's first multiplies its edges, not its totalCount or pageInfo.
+		child.edges, m = m, 1
+	}
+	sub := w.selectionSet(f.SelectionSet, namedType(def.Type), child)
 	est.cost += math.Max(m, 0) * sub.cost
 	est.aliases += sub.aliases
 	est.introspection = sub.introspection
 	return est
+}
+
+// listCap is the multiplier of a list field without first or limit (the cost model).
+func (w *costWalker) listCap(typeName, field string, sc costScope) float64 {
+	switch {
+	case typeName == "Query" && stakeLists[field]:
+		return float64(w.limits.MaxVisits)
+	case typeName == "Subgraph", typeName == "Exposure" && field != "paths":
+		return sc.items
+	case typeName == "Exposure": // a path to each entity
+		return sc.items
+	case typeName == "Path":
+		return sc.pathLen
+	case strings.HasSuffix(typeName, "Connection") && field == "edges":
+		return sc.edges
+	case typeName == "Ownership", typeName == "Control":
+		return costPathsList
+	case typeName == "Query", typeName == "Mutation":
+		return float64(w.limits.MaxFirst)
+	}
+	return costRecordList
+}
+
+// savedQuery estimates runSavedQuery: the saved document with the given variables
+// merged with the saved ones, as GET /queries/{name} costs it; V when it cannot be
+// looked up here, 1 when there is no such query (the run fails before any work).
+func (w *costWalker) savedQuery(f *gqlast.Field) float64 {
+	if w.saved == nil {
+		return float64(w.limits.MaxVisits)
+	}
+	name, _ := w.value(f, "name").(string)
+	version := 0
+	if v, ok := asNumber(w.value(f, "version")); ok {
+		version = int(v)
+	}
+	vars := map[string]any{}
+	switch v := w.value(f, "variables").(type) {
+	case map[string]any:
+		vars = v
+	case string: // a JSON scalar given as a string
+		_ = json.Unmarshal([]byte(v), &vars)
+	}
+	query, merged, ok := w.saved(name, version, vars)
+	if !ok {
+		return 1
+	}
+	doc, err := parser.ParseQuery(&gqlast.Source{Input: query})
+	if err != nil {
+		return 1
+	}
+	inner := &costWalker{types: w.types, doc: doc, vars: merged, limits: w.limits, memo: map[string]costEstimate{}, active: map[string]bool{}}
+	var est costEstimate
+	if len(doc.Operations) == 1 {
+		op := doc.Operations[0]
+		est = inner.selectionSet(op.SelectionSet, "Query", costScope{items: float64(w.limits.MaxSubgraph), pathLen: float64(w.limits.MaxDepth + 1)})
+	}
+	return 1 + est.cost
+}
+
+// value returns the value of argument name of f (literal or variable), or nil.
+func (w *costWalker) value(f *gqlast.Field, name string) any {
+	a := f.Arguments.ForName(name)
+	if a == nil {
+		return nil
+	}
+	v, err := a.Value.Value(w.vars)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// isList reports whether t is a list type (under non-null).
+func isList(t ast.Type) bool {
+	if nn, ok := t.(*ast.NonNull); ok {
+		t = nn.OfType
+	}
+	_, ok := t.(*ast.List)
+	return ok
 }
 
 // traversal is s × min(8^d, V).
@@ -170,7 +320,7 @@ func (w *costWalker) traversal(f *gqlast.Field, d float64) float64 {
 			}
 		}
 	}
-	return starts * math.Min(math.Pow(costFanOut, math.Max(d, 0)), w.visitCap)
+	return starts * math.Min(math.Pow(costFanOut, math.Max(d, 0)), float64(w.limits.MaxVisits))
 }
 
 // number returns the numeric value of argument name of f: given (literal or variable),
@@ -187,6 +337,11 @@ func (w *costWalker) number(f *gqlast.Field, def *ast.FieldDefinition, name stri
 	} else if ad.Default != nil {
 		v = ad.Default.Deserialize(nil)
 	}
+	return asNumber(v)
+}
+
+// asNumber returns v as a float64 when it is a number (a literal, or a JSON variable).
+func asNumber(v any) (float64, bool) {
 	switch n := v.(type) {
 	case int64:
 		return float64(n), true

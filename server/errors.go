@@ -26,6 +26,16 @@ func publicErrors(ctx context.Context, log *zap.Logger, errs []*gqlerrors.QueryE
 			if _, ok := qe.Extensions["code"]; ok { // a panic: already INTERNAL
 				continue
 			}
+			if len(qe.Path) == 0 && ctx.Err() != nil && qe.Message == ctx.Err().Error() {
+				// graphql-go's own answer when the context ended during execution: no
+				// fault of the request's form, but of the time it took.
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					qe.Message, qe.Extensions["code"] = "the request ran out of time", graph.ELIMIT
+				} else {
+					qe.Message, qe.Extensions["code"] = "the request was canceled", graph.EINTERNAL
+				}
+				continue
+			}
 			if len(qe.Path) > 0 {
 				// Raised while executing, e.g. a null where the schema promises a value:
 				// the data is ours to blame, not the request.

@@ -76,7 +76,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		setOperationName(r.Context(), execName)
 		// Limits (limits.go): refuse what is too big before anything runs; an expensive
 		// request waits for one of the few slots for expensive work.
-		release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)
+		estimate, release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)
 		if refused != nil {
 			refused.write(w, media)
 			return
@@ -85,6 +85,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
 		defer cancel()
+		ctx = limits.work(ctx) // one work budget for every field and alias (graph.Work)
 		ctx = loaders.NewContext(ctx, loaders.New(store))
 		ctx = withSchema(ctx, schema) // saveQuery and runSavedQuery use it (savedqueries.go)
 		if cfg.Limits.NoIntrospection {
@@ -114,6 +115,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			writeRequestError(w, http.StatusInternalServerError, "internal error")
 			return
 		}
+		setWorkHeader(w, ctx, estimate)
 		w.Header().Set("Content-Type", media+"; charset=utf-8")
 		w.WriteHeader(status)
 		w.Write(body)

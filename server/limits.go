@@ -21,15 +21,24 @@ type RequestLimits struct {
 	// MaxAliases caps the aliased fields of a document, fragments expanded (default
 	// 200): aliases are how one request asks for the same expensive field many times.
 	MaxAliases int
-	// MaxCost is the budget of the cost estimate (cost.go); a request above it is
-	// refused with LIMIT_EXCEEDED (default 5,000,000, 25 traversals at the default
-	// visit budget).
+	// MaxCost is the work budget of one request, in work units (cost.go, graph.Work):
+	// a request whose estimate is above it is refused with LIMIT_EXCEEDED before it
+	// runs, and a request that does more work than that, over all its fields and
+	// aliases, is stopped with LIMIT_EXCEEDED (default 5,000,000, 25 traversals at the
+	// default visit budget).
 	MaxCost int
+	// WorkTime is how long the store reads of one request may take in all (default
+	// 500 ms, or the store's traversal timeout when that is shorter); a request's reads
+	// run one at a time, so this also bounds the CPU time it spends in the store, which
+	// stays under a second with the garbage collection it causes. A request past it
+	// stops with LIMIT_EXCEEDED ("the request ran out of time").
+	WorkTime time.Duration
 	// ExpensiveCost is the estimate from which a request counts as expensive and needs
 	// one of MaxExpensive slots (default 10,000).
 	ExpensiveCost int
-	// MaxExpensive caps the expensive requests that run at once (default the number of
-	// CPUs, at least 2); cheap requests are never held up by them.
+	// MaxExpensive caps the expensive requests (and exports) that run at once (default
+	// one less than the number of CPUs, at least 1), so that cheap requests always have
+	// a core: they are never held up by expensive ones.
 	MaxExpensive int
 	// BusyWait is how long an expensive request waits for a slot before it is refused
 	// with 503, LIMIT_EXCEEDED and Retry-After (default 2 s).
@@ -42,6 +51,7 @@ type RequestLimits struct {
 const (
 	DefaultMaxAliases    = 200
 	DefaultMaxCost       = 5_000_000
+	DefaultWorkTime      = 500 * time.Millisecond
 	DefaultExpensiveCost = 10_000
 	DefaultBusyWait      = 2 * time.Second
 )
@@ -57,7 +67,7 @@ func (l RequestLimits) withDefaults() RequestLimits {
 		l.ExpensiveCost = DefaultExpensiveCost
 	}
 	if l.MaxExpensive <= 0 {
-		l.MaxExpensive = max(2, runtime.NumCPU())
+		l.MaxExpensive = max(1, runtime.NumCPU()-1)
 	}
 	if l.BusyWait <= 0 {
 		l.BusyWait = DefaultBusyWait
@@ -73,48 +83,83 @@ const maxQueryLength = 64 << 10
 type guard struct {
 	limits    RequestLimits
 	schema    *graphql.Schema
-	visitCap  float64
+	store     *graph.Store
 	expensive chan struct{} // one token per running expensive request
 }
 
 func newGuard(l RequestLimits, schema *graphql.Schema, store *graph.Store) *guard {
 	l = l.withDefaults()
-	return &guard{limits: l, schema: schema, visitCap: float64(store.Limits().MaxVisits),
-		expensive: make(chan struct{}, l.MaxExpensive)}
+	if l.WorkTime <= 0 {
+		l.WorkTime = min(DefaultWorkTime, store.Limits().Timeout)
+	}
+	return &guard{limits: l, schema: schema, store: store, expensive: make(chan struct{}, l.MaxExpensive)}
+}
+
+// work returns ctx carrying a new work budget for one request (graph.Work): MaxCost
+// units and WorkTime for all its reads.
+func (g *guard) work(ctx context.Context) context.Context {
+	return graph.WithWork(ctx, graph.NewWork(int64(g.limits.MaxCost), g.limits.WorkTime))
+}
+
+// WorkHeader is the response header of /graphql and /queries/… that tells what a request
+// was estimated to cost and what it did, in work units: "estimate=E; used=U; budget=B".
+const WorkHeader = "Lodestone-Work"
+
+// setWorkHeader sets WorkHeader on w from the estimate and ctx's budget.
+func setWorkHeader(w http.ResponseWriter, ctx context.Context, estimate float64) {
+	work := graph.WorkFrom(ctx)
+	w.Header().Set(WorkHeader, fmt.Sprintf("estimate=%s; used=%d; budget=%d", formatCost(estimate), work.Used(), work.Limit()))
+}
+
+// savedLookup finds the saved queries runSavedQuery runs, for the cost estimate.
+func (g *guard) savedLookup(ctx context.Context) savedLookup {
+	return func(name string, version int, vars map[string]any) (string, map[string]any, bool) {
+		q, err := g.store.SavedQuery(ctx, name, version)
+		if err != nil {
+			return "", nil, false
+		}
+		merged, err := mergeVariables(g.schema, q, vars)
+		if err != nil {
+			return "", nil, false // the run refuses the variables before any work
+		}
+		return q.Query, merged, true
+	}
 }
 
 // admit checks a request before it runs: length, aliases, introspection, cost, then a
 // slot when it is expensive. It returns the function that releases the slot (call it
 // when the request is done), or the answer to send instead. A document that does not
 // parse is let through: graphql-go reports it, and nothing runs.
-func (g *guard) admit(ctx context.Context, media, query, opName string, vars map[string]any) (release func(), refused *refusal) {
+func (g *guard) admit(ctx context.Context, media, query, opName string, vars map[string]any) (cost float64, release func(), refused *refusal) {
 	release = func() {}
 	if len(query) > maxQueryLength {
-		return release, limitRefusal(media, fmt.Sprintf("the query is %d bytes long; this server accepts at most %d", len(query), maxQueryLength))
+		return 0, release, limitRefusal(media, fmt.Sprintf("the query is %d bytes long; this server accepts at most %d", len(query), maxQueryLength))
 	}
 	doc, err := parser.ParseQuery(&gqlast.Source{Input: query})
 	if err != nil {
 		if len(g.schema.Validate(query)) > 0 {
-			return release, nil // graphql-go refuses it too, with its own message
+			return 0, release, nil // graphql-go refuses it too, with its own message
 		}
-		return release, invalidRequest("the document does not parse: " + err.Error())
+		return 0, release, invalidRequest("the document does not parse: " + err.Error())
 	}
-	est, ok := estimateCost(g.schema, doc, opName, vars, g.visitCap)
+	est, ok := estimateCost(g.schema, doc, opName, vars, g.store.Limits(), g.savedLookup(ctx))
 	if !ok {
-		return release, nil // no such operation: graphql-go says so
+		return 0, release, nil // no such operation: graphql-go says so
 	}
+	cost = est.cost
 	switch {
 	case est.aliases > float64(g.limits.MaxAliases):
-		return release, limitRefusal(media, fmt.Sprintf("the document has %.0f aliased fields (fragments expanded); this server accepts at most %d", est.aliases, g.limits.MaxAliases))
+		return 0, release, limitRefusal(media, fmt.Sprintf("the document has %.0f aliased fields (fragments expanded); this server accepts at most %d", est.aliases, g.limits.MaxAliases))
 	case est.introspection && g.limits.NoIntrospection:
-		return release, &refusal{status: http.StatusForbidden, code: graph.EFORBIDDEN, message: "introspection (__schema, __type) is disabled on this server"}
+		return 0, release, &refusal{status: http.StatusForbidden, code: graph.EFORBIDDEN, message: "introspection (__schema, __type) is disabled on this server"}
 	case est.cost > float64(g.limits.MaxCost):
-		return release, limitRefusal(media, fmt.Sprintf("the estimated cost of this request is %s, above this server's budget of %d; lower depth/maxDepth, first/limit, the number of start ids or of aliased traversals (cost = Σ fields, traversal = starts × min(8^depth, %.0f), × first/limit for what is nested under a paged field)",
-			formatCost(est.cost), g.limits.MaxCost, g.visitCap))
+		return cost, release, limitRefusal(media, fmt.Sprintf("the estimated cost of this request is %s work units, above this server's budget of %d; lower depth/maxDepth, first/limit, the number of start ids or of aliased traversals and analytics (cost = Σ fields, traversal = starts × min(8^depth, %d), owners/holdings/ownership analytics and totalCount of relationships = %d, × first/limit or the list's cap for what is nested under a list; see the README's cost model)",
+			formatCost(est.cost), g.limits.MaxCost, g.store.Limits().MaxVisits, g.store.Limits().MaxVisits))
 	case est.cost < float64(g.limits.ExpensiveCost):
-		return release, nil
+		return cost, release, nil
 	}
-	return g.slot(ctx, "estimated cost "+formatCost(est.cost))
+	release, refused = g.slot(ctx, "estimated cost "+formatCost(est.cost))
+	return cost, release, refused
 }
 
 // slot takes one of the MaxExpensive slots for an expensive piece of work (what names

@@ -195,7 +195,7 @@ func BenchmarkGuardAdmit(b *testing.B) {
 	g := newGuard(RequestLimits{}, schema, ts.store)
 	const q = `{ entity(id:"northern-zhaobao-magnets") { name relationships(direction: IN, types: ["OWNS"]) { edges { node { from { id name } share validFrom } } } } }`
 	for b.Loop() {
-		release, refused := g.admit(b.Context(), mediaJSON, q, "", nil)
+		_, release, refused := g.admit(b.Context(), mediaJSON, q, "", nil)
 		if refused != nil {
 			b.Fatal(refused.message)
 		}

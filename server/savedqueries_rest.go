@@ -227,7 +227,7 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 			writeRESTError(w, statusOf(log, r, err), err)
 			return
 		}
-		release, refused := limits.admit(ctx, mediaJSON, q.Query, "", merged)
+		estimate, release, refused := limits.admit(ctx, mediaJSON, q.Query, "", merged)
 		if refused != nil {
 			if refused.status == http.StatusOK {
 				refused.status = http.StatusBadRequest // REST: a refused request is a 4xx
@@ -236,12 +236,14 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 			return
 		}
 		defer release()
+		ctx = limits.work(ctx) // the same work budget as over /graphql (graph.Work)
 		resp, err := runSaved(ctx, schema, q, vars)
 		if err != nil {
 			writeRESTError(w, statusOf(log, r, err), err)
 			return
 		}
 		requestErr, _ := publicErrors(ctx, log, resp.Errors)
+		setWorkHeader(w, ctx, estimate)
 		status := http.StatusOK
 		if requestErr {
 			status = http.StatusBadRequest
