@@ -28,7 +28,8 @@ import (
 // Data without any list becomes one row of its flattened fields. Cells are quoted as
 // RFC 4180 says (a cell holding a comma, a quote, a line break or leading space is
 // quoted, quotes doubled; a line of one empty cell is "" so that readers keep it); rows end with "\n", and line breaks inside cells are kept as
-// they are. The text is UTF-8 (no byte-order mark).
+// they are. Text that a spreadsheet would run as a formula is defused, in the header as in
+// the values (neutralizeFormula). The text is UTF-8 (no byte-order mark).
 
 // listJoin separates the items of a list inside one cell.
 const listJoin = "; "
@@ -274,7 +275,13 @@ func writeCSV(w io.Writer, data json.RawMessage) error {
 		return nil
 	}
 	cw := csv.NewWriter(w)
-	if err := writeRecord(w, cw, t.cols); err != nil {
+	// Column names are text too, and can come from the data: the keys of a JSON scalar
+	// (an entity's properties) become columns.
+	header := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		header[i] = neutralizeFormula(c)
+	}
+	if err := writeRecord(w, cw, header); err != nil {
 		return err
 	}
 	rec := make([]string, len(t.cols))
