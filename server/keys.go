@@ -19,6 +19,9 @@ import (
 //	POST /admin/keys/{id}/revoke   {"key":KeyInfo}
 //
 // The token is in the answer to its creation only; no answer holds a secret or its hash.
+// The POSTs take JSON (Content-Type application/json; a revocation needs no body) and
+// answer 415 INVALID_INPUT to a body of any other type, whatever the mode: a web page
+// cannot send JSON to another origin without a CORS preflight (jsonBodyError, devmode.go).
 
 // KeyInfo is an API key as the admin endpoints show it (never its secret or hash).
 type KeyInfo struct {
@@ -69,6 +72,10 @@ func handleListKeys(log *zap.Logger, store *graph.Store) http.Handler {
 
 func handleCreateKey(log *zap.Logger, store *graph.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := jsonBodyError(r); e != nil {
+			writeAdminError(w, http.StatusUnsupportedMediaType, e)
+			return
+		}
 		var req struct {
 			Role string `json:"role"`
 			Name string `json:"name"`
@@ -101,6 +108,10 @@ func handleCreateKey(log *zap.Logger, store *graph.Store) http.Handler {
 
 func handleRevokeKey(log *zap.Logger, store *graph.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := jsonBodyError(r); e != nil {
+			writeAdminError(w, http.StatusUnsupportedMediaType, e)
+			return
+		}
 		k, err := store.RevokeAPIKey(r.Context(), r.PathValue("id"))
 		if err != nil {
 			writeAdminFailure(w, r, log, err)

@@ -109,6 +109,7 @@ func NewServer(log *zap.Logger, cfg Config, store *graph.Store, sdl string) (htt
 	var h http.Handler = mux
 	h = rateLimit(cfg.RateLimit, h)
 	h = authenticate(log, cfg, store, h)
+	h = localOnly(cfg, h) // local-development mode: loopback Host, same-origin writes, JSON admin bodies (devmode.go)
 	h = recoverPanics(log, h)
 	h = m.instrumentHTTP(mux, h)
 	h = accessLog(log, h)
