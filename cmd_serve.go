@@ -70,7 +70,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.rateLimit.Burst, "rate-burst", 0, "requests a client may make at once after being idle; 0: twice --rate-limit (LODESTONE_RATE_BURST)")
 	fs.BoolVar(&c.reqLimits.NoIntrospection, "no-introspection", false, "refuse GraphQL introspection (__schema, __type) (LODESTONE_NO_INTROSPECTION)")
 	fs.IntVar(&c.limits.MaxFirst, "max-first", graph.DefaultMaxFirst, "cap of first/limit arguments (LODESTONE_MAX_FIRST)")
-	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "cap of subgraph and supplyChain sizes (LODESTONE_MAX_SUBGRAPH)")
+	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "result cap: the most entities a subgraph or supplyChain lists, and the longest answer of owners, holdings, beneficialOwners and exposure (LODESTONE_MAX_SUBGRAPH)")
 	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
 	fs.IntVar(&c.limits.MaxVisits, "max-visits", graph.DefaultMaxVisits, "relationships one traversal may examine (LODESTONE_MAX_VISITS)")
 	fs.DurationVar(&c.slowQuery, "slow-query", time.Second, "log GraphQL requests that take this long or longer, by operation name and document hash (0: off) (LODESTONE_SLOW_QUERY)")

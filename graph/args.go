@@ -38,6 +38,16 @@ func checkFraction(field string, x float64) error {
 	return nil
 }
 
+// checkResults refuses an answer of n entries that is longer than the result cap (ELIMIT):
+// the lists of owners, holdings, beneficialOwners and exposure have no first, and a
+// partial list would be a wrong answer.
+func checkResults(what, narrow string, n int, l Limits) error {
+	if n > l.MaxSubgraph {
+		return Errorf(ELIMIT, "%s has %d entries, more than this server's result cap of %d; %s", what, n, l.MaxSubgraph, narrow)
+	}
+	return nil
+}
+
 // overBudget turns errBudget into the ELIMIT error for what; other errors pass through.
 func overBudget(err error, what string) error {
 	if errors.Is(err, errBudget) {

@@ -210,7 +210,8 @@ type Stats struct {
 type Limits struct {
 	// MaxFirst caps first/limit arguments of lists (default 1,000).
 	MaxFirst int
-	// MaxSubgraph caps the limit of subgraph and supplyChain (default 10,000).
+	// MaxSubgraph caps the limit of subgraph and supplyChain, and the answers of owners,
+	// holdings, beneficialOwners and exposure, which ELIMIT past it (default 10,000).
 	MaxSubgraph int
 	// MaxDepth caps depth and maxDepth arguments (default 12).
 	MaxDepth int

@@ -704,6 +704,9 @@ func ownStakesOf(v view, of string, threshold float64, maxDepth int, down bool) 
 			keptNodes = append(keptNodes, g.nodes[i])
 		}
 	}
+	if err := checkResults(what, "raise threshold or lower maxDepth", len(kept), v.limits()); err != nil {
+		return nil, err
+	}
 	v.prefetch(keptNodes)
 	stakes := []Stake{}
 	for _, i := range kept {
@@ -963,6 +966,9 @@ func beneficialOwnersOf(v view, of string, threshold float64) ([]Stake, error) {
 			return nil, err
 		}
 		stakes = append(stakes, st)
+		if err := checkResults("beneficialOwners", "raise threshold", len(stakes), v.limits()); err != nil {
+			return nil, err
+		}
 	}
 	sortOwnStakes(stakes)
 	return stakes, nil

@@ -285,6 +285,9 @@ func exposureOf(v view, of, country string, upstream bool) (*Exposure, error) {
 		}
 	}
 	x.Share = min(x.Share, 1) // rounding may add up to a hair over 1
+	if err := checkResults("exposure", "name a material or an asOf date", len(hit), v.limits()); err != nil {
+		return nil, err
+	}
 	slices.SortFunc(hit, func(i, j int32) int {
 		if c := cmp.Compare(mass[j], mass[i]); c != 0 {
 			return c

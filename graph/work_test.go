@@ -169,3 +169,24 @@ func TestWorkOneReadAtATime(t *testing.T) {
 		t.Fatalf("begin on a spent budget: %v; want LIMIT_EXCEEDED", err)
 	}
 }
+
+func TestAnalyticsResultCap(t *testing.T) {
+	s, err := Open(Options{InMemory: true, Limits: Limits{MaxSubgraph: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	applyRing(t, s, 20)
+	ctx := context.Background()
+	for name, run := range map[string]func() error{
+		"owners":   func() error { _, err := s.Owners(ctx, StakeQuery{Of: "r00000", MaxDepth: 12}); return err },
+		"holdings": func() error { _, err := s.Holdings(ctx, StakeQuery{Of: "r00000", MaxDepth: 12}); return err },
+	} {
+		if err := run(); ErrorCode(err) != ELIMIT || !strings.Contains(err.Error(), "result cap of 5") {
+			t.Errorf("%s of a 20-company ring with a result cap of 5: %v; want LIMIT_EXCEEDED naming the cap", name, err)
+		}
+	}
+	if got, err := s.Owners(ctx, StakeQuery{Of: "r00000", MaxDepth: 2}); err != nil || len(got) > 5 {
+		t.Errorf("owners within 2 hops: %d stakes, %v; want an answer within the cap", len(got), err)
+	}
+}

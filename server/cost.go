@@ -34,13 +34,15 @@ import (
 //	m            = for a list, its first or limit argument (its default when not given;
 //	               a connection's first multiplies its edges only; subgraph's limit caps
 //	               the Subgraph's lists); for a list without one, its cap: the subgraph's limit for Subgraph lists,
-//	               maxDepth + 1 for a Path's, V for the lists of owners, holdings,
+//	               maxDepth + 1 for a Path's (the depth cap + 1 for the analytics'
+//	               paths), the result cap R for the lists of owners, holdings,
 //	               beneficialOwners and exposure, 100 for Ownership and Control paths,
 //	               MaxFirst for other top-level lists, and 100 for a record's own lists
 //	               (identifiers, sources, tags)
 //
 // s is the number of start ids (subgraph's ids, else 1), 8 a typical fan-out, V the
-// visit budget of one traversal (--max-visits). Fragments count once per spread; aliases
+// visit budget of one traversal (--max-visits), R the result cap (--max-subgraph, which
+// the analytics' lists may not exceed either). Fragments count once per spread; aliases
 // are counted in the same walk. The estimate is an upper bound where the store caps the
 // work (V, limit, first) and a typical figure where only the data does (8^d on a hub);
 // the work budget catches what the estimate could not know.
@@ -187,7 +189,7 @@ func (w *costWalker) field(f *gqlast.Field, typeName string, sc costScope) costE
 	switch {
 	case solverFields[f.Name] && typeName == "Query":
 		est.cost = visits
-		child.items = visits
+		child.items = float64(w.limits.MaxSubgraph)
 	case f.Name == "search" && typeName == "Query":
 		text, _ := w.value(f, "text").(string)
 		est.cost = float64(graph.SearchCost(text))
@@ -235,7 +237,7 @@ func (w *costWalker) field(f *gqlast.Field, typeName string, sc costScope) costE
 func (w *costWalker) listCap(typeName, field string, sc costScope) float64 {
 	switch {
 	case typeName == "Query" && stakeLists[field]:
-		return float64(w.limits.MaxVisits)
+		return float64(w.limits.MaxSubgraph)
 	case typeName == "Subgraph", typeName == "Exposure" && field != "paths":
 		return sc.items
 	case typeName == "Exposure": // a path to each entity
