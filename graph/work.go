@@ -71,6 +71,11 @@ func (w *Work) begin(ctx context.Context) (end func(), err error) {
 	if w.Spent() {
 		return nil, w.Exhausted()
 	}
+	select { // the usual case: no other read of the request is running
+	case w.turn <- struct{}{}:
+		return w.end, nil
+	default:
+	}
 	var timeout <-chan time.Time
 	if !w.deadline.IsZero() {
 		t := time.NewTimer(time.Until(w.deadline))
@@ -79,13 +84,15 @@ func (w *Work) begin(ctx context.Context) (end func(), err error) {
 	}
 	select {
 	case w.turn <- struct{}{}:
-		return func() { <-w.turn }, nil
+		return w.end, nil
 	case <-timeout:
 		return nil, w.Exhausted()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
+
+func (w *Work) end() { <-w.turn }
 
 // Exhausted is the ELIMIT error of a request that spent its budget or ran out of time.
 func (w *Work) Exhausted() *Error {
