@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -39,14 +40,28 @@ type ExportOptions struct {
 	// snapshot: writers of formats that declare their attributes before the data (GraphML,
 	// GEXF) read the records once to learn the attribute types and once to write them.
 	Passes int
+	// Bounded gives a subgraph export the caps of a traversal (the store's Limits): Depth
+	// at most MaxDepth, at most MaxSubgraph entities (seeds included), at most MaxVisits
+	// relationships examined and at most Timeout to find them. A selection beyond them is
+	// refused with ELIMIT before emit is first called: an export is never cut short by a
+	// cap. A whole-graph export (no Seeds) ignores it.
+	Bounded bool
 }
 
 // ExportWith calls emit(pass, record) for the records opts selects, from one consistent
 // snapshot, opts.Passes times: sources, then entities, then relationships, each in store
-// order, so that the output can be imported again. Errors: ENOTFOUND for an unknown seed,
-// EINVALID for a negative depth; emit's and ctx's errors stop it. ExportWith holds one read
-// transaction for its whole run and has no time limit: Badger keeps the versions it reads
-// until it returns.
+// order, so that the output can be imported again.
+//
+// A subgraph export (opts.Seeds) first finds the ids of its entities and relationships,
+// then reads and emits the records one at a time; it holds those ids (8 bytes each, and
+// a set of the entities while it searches) and the ids of the cited sources, never the
+// records. Every error of the search comes before the first call to emit: ENOTFOUND for
+// an unknown seed, EINVALID for a negative depth, ELIMIT beyond the caps when
+// opts.Bounded (see ExportOptions). emit's errors and ctx's stop it at once: ctx is
+// checked between records, so a caller that cancels ctx (a client that hung up) ends the
+// export, and its read transaction, within one record. ExportWith holds one read
+// transaction for its whole run and has no time limit of its own but ctx's: Badger keeps
+// the versions it reads until it returns.
 func (s *Store) ExportWith(ctx context.Context, opts ExportOptions, emit func(pass int, rec Record) error) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -59,11 +74,14 @@ func (s *Store) ExportWith(ctx context.Context, opts ExportOptions, emit func(pa
 	}
 	reg := s.state.Load()
 	typeOK := func(typ uint16) bool { return true }
+	var typeIDs []uint16 // nil: every type
 	if len(opts.Types) > 0 {
 		ids := map[uint16]bool{}
+		typeIDs = []uint16{}
 		for _, t := range opts.Types {
-			if id, ok := reg.types[t]; ok {
+			if id, ok := reg.types[t]; ok && !ids[id] {
 				ids[id] = true
+				typeIDs = append(typeIDs, id)
 			}
 		}
 		typeOK = func(typ uint16) bool { return ids[typ] }
@@ -71,7 +89,11 @@ func (s *Store) ExportWith(ctx context.Context, opts ExportOptions, emit func(pa
 	validOK := func(h hot) bool { return opts.AsOf.IsZero() || h.validOn(opts.AsOf.days) }
 	return s.db.View(func(txn *badger.Txn) error {
 		if len(opts.Seeds) > 0 {
-			return exportSubgraph(ctx, txn, opts, typeOK, validOK, emit)
+			sel, err := selectSubgraph(ctx, txn, opts, s.limits, typeIDs, validOK)
+			if err != nil {
+				return err
+			}
+			return exportSubgraph(ctx, txn, sel, opts.Passes, emit)
 		}
 		for pass := range opts.Passes {
 			if err := exportAll(ctx, txn, pass, typeOK, validOK, emit); err != nil {
@@ -123,25 +145,58 @@ func exportAll(ctx context.Context, txn *badger.Txn, pass int, typeOK func(uint1
 	return nil
 }
 
-func exportSubgraph(ctx context.Context, txn *badger.Txn, opts ExportOptions, typeOK func(uint16) bool, validOK func(hot) bool, emit func(int, Record) error) error {
-	depth := map[NodeID]int{}
-	var order []NodeID
+// subgraphSelection is what a subgraph export writes, as ids in store order: the
+// selection is found first and the records are read afterwards, one at a time, so that
+// an export holds the ids of its answer but never its records.
+type subgraphSelection struct {
+	nodes []NodeID
+	rels  []RelID
+}
+
+// selectSubgraph finds the entities within opts.Depth relationships of opts.Seeds and
+// the relationships followed to reach or leave them, breadth first. With opts.Bounded it
+// stops with ELIMIT as soon as the selection has more than l.MaxSubgraph entities, the
+// search has examined more than l.MaxVisits relationships or has run for longer than
+// l.Timeout.
+func selectSubgraph(ctx context.Context, txn *badger.Txn, opts ExportOptions, l Limits, types []uint16, validOK func(hot) bool) (*subgraphSelection, error) {
+	if opts.Bounded {
+		if err := checkDepth(l, "depth", opts.Depth); err != nil {
+			return nil, err
+		}
+	}
+	tooMany := func() error {
+		return &Error{Code: ELIMIT, Field: "seeds", Message: errorf("the subgraph within depth %d of the seeds has more than %d entities, this server's cap for a subgraph export; lower depth, or follow fewer types or one direction", opts.Depth, l.MaxSubgraph)}
+	}
+	tooMuch := func(what string) error {
+		return &Error{Code: ELIMIT, Field: "seeds", Message: errorf("finding the subgraph within depth %d of the seeds %s, this server's cap for a subgraph export; lower depth, or follow fewer types or one direction", opts.Depth, what)}
+	}
+	seen := map[NodeID]struct{}{}
+	var sel subgraphSelection
+	add := func(n NodeID) error {
+		if _, ok := seen[n]; ok {
+			return nil
+		}
+		seen[n] = struct{}{}
+		sel.nodes = append(sel.nodes, n)
+		if opts.Bounded && len(sel.nodes) > l.MaxSubgraph {
+			return tooMany()
+		}
+		return nil
+	}
 	for _, id := range opts.Seeds {
 		item, err := txn.Get(nodeIDKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return Errorf(ENOTFOUND, "no entity with id %q", id)
+			return nil, Errorf(ENOTFOUND, "no entity with id %q", id)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
+		var n NodeID
+		if err := item.Value(func(v []byte) error { n = NodeID(binary.BigEndian.Uint64(v)); return nil }); err != nil {
+			return nil, err
 		}
-		n := NodeID(binary.BigEndian.Uint64(v))
-		if _, seen := depth[n]; !seen {
-			depth[n] = 0
-			order = append(order, n)
+		if err := add(n); err != nil {
+			return nil, err
 		}
 	}
 	fams := []byte{famOut, famIn}
@@ -151,92 +206,137 @@ func exportSubgraph(ctx context.Context, txn *badger.Txn, opts ExportOptions, ty
 	case In:
 		fams = fams[1:]
 	}
-	rels := map[RelID]bool{}
-	for head := 0; head < len(order); head++ {
-		n := order[head]
-		if depth[n] >= opts.Depth {
-			continue
-		}
-		for _, fam := range fams {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: adjPrefix(fam, n, 0)})
-			for it.Rewind(); it.Valid(); it.Next() {
-				if err := ctx.Err(); err != nil {
-					it.Close()
-					return err
+	if types == nil {
+		types = []uint16{0} // every type: the prefix of the entity's whole adjacency list
+	}
+	deadline := time.Now().Add(l.Timeout)
+	visits := 0
+	// One iterator for the whole search, sought to each adjacency list: a new iterator
+	// per list would cost more than most lists.
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer it.Close()
+	expand := func(prefix []byte) error {
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			visits++
+			if opts.Bounded {
+				if visits > l.MaxVisits {
+					return tooMuch(errorf("examines more than %d relationships", l.MaxVisits))
 				}
-				_, typ, other, rid, ok := parseAdjKey(it.Item().Key())
-				if !ok || !typeOK(typ) {
-					continue
+				if visits&1023 == 0 && time.Now().After(deadline) {
+					return tooMuch(errorf("takes longer than %s", l.Timeout))
 				}
+			}
+			_, _, other, rid, ok := parseAdjKey(it.Item().Key())
+			if !ok {
+				continue
+			}
+			if !opts.AsOf.IsZero() {
 				var h hot
 				if err := it.Item().Value(func(b []byte) error { h, _ = decodeHotID(b, false); return nil }); err != nil {
-					it.Close()
 					return err
 				}
 				if !validOK(h) {
 					continue
 				}
-				rels[rid] = true
-				if _, seen := depth[other]; !seen {
-					depth[other] = depth[n] + 1
-					order = append(order, other)
+			}
+			sel.rels = append(sel.rels, rid)
+			if err := add(other); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// sel.nodes[:levelEnd] are the entities of depth ≤ level; those of depth opts.Depth
+	// are not expanded.
+	level, levelEnd := 0, len(sel.nodes)
+	for head := 0; head < len(sel.nodes); head++ {
+		if head == levelEnd {
+			level, levelEnd = level+1, len(sel.nodes)
+		}
+		if level >= opts.Depth {
+			break
+		}
+		for _, fam := range fams {
+			for _, typ := range types {
+				if err := expand(adjPrefix(fam, sel.nodes[head], typ)); err != nil {
+					return nil, err
 				}
 			}
-			it.Close()
 		}
 	}
-	slices.Sort(order)
-	rids := make([]RelID, 0, len(rels))
-	for r := range rels {
-		rids = append(rids, r)
-	}
-	slices.Sort(rids)
-	get := func(key []byte) ([]byte, error) {
-		item, err := txn.Get(key)
+	// A relationship between two expanded entities was followed from both ends: the
+	// copy drops the duplicates' room, held for the whole export otherwise.
+	slices.Sort(sel.nodes)
+	slices.Sort(sel.rels)
+	sel.rels = slices.Clone(slices.Compact(sel.rels))
+	return &sel, nil
+}
+
+// exportSubgraph emits the records of sel opts.Passes times: the sources its records
+// cite, its entities, then its relationships, each in store order. It reads each record
+// when it emits it (and once more before, to learn which sources are cited), so that it
+// holds one record at a time.
+func exportSubgraph(ctx context.Context, txn *badger.Txn, sel *subgraphSelection, passes int, emit func(int, Record) error) error {
+	entity := func(n NodeID) (*Entity, error) {
+		item, err := txn.Get(nodeKey(n))
 		if err != nil {
 			return nil, err
 		}
-		return item.ValueCopy(nil)
+		var e *Entity
+		err = item.Value(func(b []byte) error { e, err = decodeEntity(b); return err })
+		return e, err
 	}
-	for pass := range opts.Passes {
-		var ents []*Entity
-		var rs []*Relationship
-		cited := map[string]bool{}
-		for _, n := range order {
-			v, err := get(nodeKey(n))
-			if err != nil {
-				return err
-			}
-			e, err := decodeEntity(v)
-			if err != nil {
-				return err
-			}
-			ents = append(ents, e)
-			for _, s := range e.Sources {
-				cited[s] = true
-			}
+	relationship := func(r RelID) (*Relationship, error) {
+		item, err := txn.Get(relKey(r))
+		if err != nil {
+			return nil, err
 		}
-		for _, r := range rids {
-			v, err := get(relKey(r))
-			if err != nil {
+		var rel *Relationship
+		err = item.Value(func(b []byte) error { _, _, _, rel, err = decodeRelationship(b); return err })
+		return rel, err
+	}
+	// Sources come first, so that the output imports in order; which ones are cited is
+	// only known once every record of the selection has been read.
+	cited := map[string]struct{}{}
+	for i, n := range sel.nodes {
+		if i&255 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e, err := entity(n)
+		if err != nil {
+			return err
+		}
+		for _, s := range e.Sources {
+			cited[s] = struct{}{}
+		}
+	}
+	for i, r := range sel.rels {
+		if i&255 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rel, err := relationship(r)
+		if err != nil {
+			return err
+		}
+		for _, s := range rel.Sources {
+			cited[s] = struct{}{}
+		}
+	}
+	sources := make([]string, 0, len(cited))
+	for id := range cited {
+		sources = append(sources, id)
+	}
+	cited = nil
+	slices.Sort(sources)
+	for pass := range passes {
+		for _, id := range sources {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			_, _, _, rel, err := decodeRelationship(v)
-			if err != nil {
-				return err
-			}
-			rs = append(rs, rel)
-			for _, s := range rel.Sources {
-				cited[s] = true
-			}
-		}
-		ids := make([]string, 0, len(cited))
-		for id := range cited {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			v, err := get(sourceKey(id))
+			item, err := txn.Get(sourceKey(id))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue
 			}
@@ -244,20 +344,34 @@ func exportSubgraph(ctx context.Context, txn *badger.Txn, opts ExportOptions, ty
 				return err
 			}
 			src := &Source{}
-			if err := json.Unmarshal(v, src); err != nil {
+			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
 				return err
 			}
 			if err := emit(pass, Record{Source: src}); err != nil {
 				return err
 			}
 		}
-		for _, e := range ents {
+		for _, n := range sel.nodes {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			e, err := entity(n)
+			if err != nil {
+				return err
+			}
 			if err := emit(pass, Record{Entity: e}); err != nil {
 				return err
 			}
 		}
-		for _, r := range rs {
-			if err := emit(pass, Record{Relationship: r}); err != nil {
+		for _, r := range sel.rels {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rel, err := relationship(r)
+			if err != nil {
+				return err
+			}
+			if err := emit(pass, Record{Relationship: rel}); err != nil {
 				return err
 			}
 		}

@@ -86,6 +86,11 @@ type ExportSummary struct {
 //     relationships.csv) that `lodestone import --format csv` reads back; see ExportCSVDir.
 //
 // Every format but jsonl reads the snapshot twice (once to learn the attribute types).
+// The output streams: Export holds one record at a time, a 1 MiB buffer and the
+// attribute types seen, never the records or the encoded file, and writes nothing to w
+// before ExportWith has found its selection, so that an error of the selection
+// (ENOTFOUND, and ELIMIT for sel.Bounded beyond the caps) comes before the first byte.
+// An error after it (of w, or ctx ending) leaves w with an incomplete file.
 // Errors: EINVALID for an unknown format; those of graph.Store.ExportWith and of w.
 func Export(ctx context.Context, store *graph.Store, w io.Writer, format string, sel graph.ExportOptions) (*ExportSummary, error) {
 	start := time.Now()

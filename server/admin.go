@@ -30,7 +30,8 @@ const MaxImportBytes = 2 << 30
 const maxRejectsShown = 1000
 
 // noDeadlines lifts the server's read and write timeouts for a long transfer (an import
-// upload, an export or a backup stream); the client's connection still bounds it.
+// upload or a backup stream, both admin-only); the client's connection still bounds it.
+// Exports set their own write deadlines instead (exportWriter).
 func noDeadlines(w http.ResponseWriter) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{})
@@ -234,14 +235,39 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// Deadlines of GET /export (variables so that tests can shorten them).
+var (
+	// exportIdleTimeout ends an export whose client has not taken the next chunk (up to
+	// 1 MiB) for this long: a client that stops reading releases its slot and the read
+	// transaction.
+	exportIdleTimeout = 20 * time.Second
+	// exportTimeout caps the whole of an export within the caps (one that is not an
+	// admin's); an admin's export has the idle timeout only.
+	exportTimeout = 2 * time.Minute
+)
+
 // handleExport serves GET /export?format=jsonl|graphml|gexf|cytoscape|csv for
 // visualizers and analysts: the whole graph (admin role), or with seeds=a,b (reader
-// role; depth at most the server's traversal depth cap unless admin) the subgraph within depth
-// (default 1) hops following types=T,U in direction=OUT|IN|BOTH, with asOf=YYYY-MM-DD
-// keeping only the relationships valid that day. The file streams from one snapshot
-// (csv is a zip of sources.csv, entities.csv and relationships.csv). Errors: 400 for a
-// bad parameter, 404 for an unknown seed (before anything is sent).
-func handleExport(log *zap.Logger, store *graph.Store) http.Handler {
+// role) the subgraph within depth (default 1) hops following types=T,U in
+// direction=OUT|IN|BOTH, with asOf=YYYY-MM-DD keeping only the relationships valid that
+// day. The file streams from one snapshot (csv is a zip of sources.csv, entities.csv and
+// relationships.csv) and is never built in memory.
+//
+// Limits: a subgraph export that is not an admin's has the caps of a traversal (depth at
+// most --max-depth, at most --max-subgraph entities, at most --max-visits relationships
+// examined and --traversal-timeout to find them; graph.ExportOptions.Bounded) and
+// exportTimeout in all; an admin's may go beyond them. Every export takes one of the
+// --max-expensive slots for as long as it runs (503 LIMIT_EXCEEDED with Retry-After when
+// none comes free), and ends when its client takes no data for exportIdleTimeout or hangs
+// up. The answer ends its connection (Connection: close).
+//
+// Errors, all before anything is sent: 400 for a bad parameter, 400 LIMIT_EXCEEDED for
+// a selection beyond the caps (never a truncated file), 401/403 for a missing role, 404
+// for an unknown seed, 503 when no slot is free, as {"error":{"code","field","message"}}.
+// An export that fails once its body has started (the client stopped reading, the
+// deadline passed) is cut off: the connection is aborted, so the client sees an
+// incomplete transfer rather than a file that looks whole.
+func handleExport(log *zap.Logger, store *graph.Store, limits *guard) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		format := q.Get("format")
@@ -258,32 +284,120 @@ func handleExport(log *zap.Logger, store *graph.Store) http.Handler {
 			return
 		}
 		if err := exportAllowed(r.Context(), store, sel); err != nil {
-			status, e := publicError(r.Context(), log, err)
-			if e.Code == graph.ELIMIT {
-				status = http.StatusBadRequest // a parameter over a cap, not a body too large
-			}
-			writeAuthError(w, r, status, e)
+			writeExportFailure(w, r, log, err)
 			return
 		}
-		for _, id := range sel.Seeds {
-			if _, err := store.Entity(r.Context(), id); err != nil {
-				writeAdminFailure(w, r, log, err)
-				return
+		admin := principalFrom(r.Context()).role.Allows(graph.RoleAdmin)
+		sel.Bounded = !admin
+		release, refused := limits.slot(r.Context(), "an export")
+		if refused != nil {
+			if refused.retryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(refused.retryAfter))
 			}
+			writeAdminError(w, refused.status, &graph.Error{Code: refused.code, Message: refused.message})
+			return
 		}
-		noDeadlines(w)
-		w.Header().Set("Content-Type", ingest.ContentType(format))
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"lodestone.%s\"", ingest.FileExtension(format)))
-		if _, err := ingest.Export(r.Context(), store, w, format, sel); err != nil {
-			// Headers are gone; the client sees a truncated body.
-			log.Warn("export stopped", zap.String("request_id", requestID(r.Context())), zap.Error(err))
+		defer release()
+		ctx := r.Context()
+		if !admin {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, exportTimeout)
+			defer cancel()
 		}
+		// The server's read deadline would cancel the request (and the export) when it
+		// passes; a hang-up still does. Writes get their own deadlines (exportWriter).
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Time{})
+		ew := &exportWriter{w: w, rc: rc, ctx: ctx, format: format, closeConn: r.ProtoMajor == 1}
+		defer ew.stop()
+		sum, err := ingest.Export(ctx, store, ew, format, sel)
+		if err == nil {
+			log.Info("export", zap.String("request_id", requestID(r.Context())), zap.String("format", format), zap.Int("seeds", len(sel.Seeds)),
+				zap.Int("entities", sum.Entities), zap.Int("relationships", sum.Relationships), zap.Int64("bytes", sum.Bytes))
+			return
+		}
+		if !ew.started {
+			if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+				err = &graph.Error{Code: graph.ELIMIT, Message: fmt.Sprintf("the export ran out of time (%s) before its first byte; ask for less: lower depth, fewer types, one direction", exportTimeout)}
+			}
+			writeExportFailure(w, r, log, err)
+			return
+		}
+		log.Warn("export stopped", zap.String("request_id", requestID(r.Context())), zap.String("format", format), zap.Error(err))
+		panic(http.ErrAbortHandler) // the headers are gone: abort, so the client sees an incomplete body
 	})
+}
+
+// writeExportFailure answers an export refused before its body: as publicError shows
+// err, except that a cap (LIMIT_EXCEEDED) is a 400, a parameter over a cap and not a
+// body too large, and says that an admin key may go further.
+func writeExportFailure(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) {
+	status, e := publicError(r.Context(), log, err)
+	if e.Code == graph.ELIMIT {
+		status = http.StatusBadRequest
+		if !strings.Contains(e.Message, "admin key") {
+			e = &graph.Error{Code: e.Code, Field: e.Field, Message: e.Message + " (an admin key may go further)"}
+		}
+	}
+	writeAuthError(w, r, status, e)
+}
+
+// exportWriter is the ResponseWriter of an export as ingest.Export writes to it. The
+// headers are set at the first write, so that an error before it is still a proper
+// answer. Every write has a deadline: exportIdleTimeout from now, or the context's
+// deadline when that is sooner; a client that does not take the chunk by then makes the
+// write, and so the export, fail. When the context ends (the client hung up, or the
+// export's deadline passed) a write in progress fails at once.
+type exportWriter struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	ctx       context.Context
+	format    string
+	closeConn bool // HTTP/1: end the connection with the export (HTTP/2 streams have their own deadlines)
+	started   bool
+	unblock   func() bool // unregisters the context.AfterFunc that ends a blocked write
+}
+
+func (e *exportWriter) Write(p []byte) (int, error) {
+	if !e.started {
+		e.started = true
+		h := e.w.Header()
+		h.Set("Content-Type", ingest.ContentType(e.format))
+		h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"lodestone.%s\"", ingest.FileExtension(e.format)))
+		if e.closeConn {
+			// The connection ends with the export, so that the write deadlines set
+			// below never outlive it on a kept-alive connection.
+			h.Set("Connection", "close")
+		}
+		e.unblock = context.AfterFunc(e.ctx, func() { e.rc.SetWriteDeadline(time.Unix(1, 0)) })
+	}
+	deadline := time.Now().Add(exportIdleTimeout)
+	if d, ok := e.ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := e.rc.SetWriteDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
+	// Checked after the deadline is set: once the context has ended, the AfterFunc's
+	// past deadline can no longer be overwritten by a write that goes ahead.
+	if err := e.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return e.w.Write(p)
+}
+
+// stop ends the watch on the context; call it before the handler returns, since the
+// request's context ends afterwards.
+func (e *exportWriter) stop() {
+	if e.unblock != nil {
+		e.unblock()
+	}
 }
 
 // exportAllowed checks the role an export needs: admin for the whole graph; reader for
 // a subgraph, whose depth must stay within the store's traversal depth cap
-// (LIMIT_EXCEEDED) unless the caller is an admin.
+// (LIMIT_EXCEEDED) unless the caller is an admin. The other caps are the store's
+// (graph.ExportOptions.Bounded), checked as the selection is found.
 func exportAllowed(ctx context.Context, store *graph.Store, sel graph.ExportOptions) error {
 	if len(sel.Seeds) == 0 {
 		return requireRole(ctx, graph.RoleAdmin, "an export of the whole graph (no seeds)")

@@ -34,7 +34,7 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 
 	// Data in and out (admin.go): exports for visualizers (the whole graph: admin, checked
 	// inside); import and backup need an admin key (auth.go).
-	mux.Handle("GET /export", handleExport(log, store))
+	mux.Handle("GET /export", handleExport(log, store, limits))
 	mux.Handle("POST /admin/import", requireRoleHandler(graph.RoleAdmin, "an import", handleImport(log, store, m)))
 	mux.Handle("GET /admin/backup", requireRoleHandler(graph.RoleAdmin, "a backup", handleBackup(log, store)))
 
