@@ -104,6 +104,16 @@ func estimateCost(schema *graphql.Schema, doc *gqlast.QueryDocument, opName stri
 	if op == nil {
 		return est, false
 	}
+	s := schema.AST()
+	root := "Query"
+	if t := s.RootOperationTypes[string(op.Operation)]; t != nil {
+		root = t.TypeName()
+	}
+	return estimateOperation(s.Types, doc, op, root, vars, lim.WithDefaults(), saved), true
+}
+
+// estimateOperation estimates op of doc, whose root type is root.
+func estimateOperation(types map[string]ast.NamedType, doc *gqlast.QueryDocument, op *gqlast.OperationDefinition, root string, vars map[string]any, lim graph.Limits, saved savedLookup) costEstimate {
 	// Variables with the operation's defaults filled in, as execution will see them.
 	all := make(map[string]any, len(vars)+len(op.VariableDefinitions))
 	for k, v := range vars {
@@ -116,15 +126,9 @@ func estimateCost(schema *graphql.Schema, doc *gqlast.QueryDocument, opName stri
 			}
 		}
 	}
-	s := schema.AST()
-	root := "Query"
-	if t := s.RootOperationTypes[string(op.Operation)]; t != nil {
-		root = t.TypeName()
-	}
-	lim = lim.WithDefaults()
-	w := &costWalker{types: s.Types, doc: doc, vars: all, limits: lim, saved: saved, memo: map[string]costEstimate{}, active: map[string]bool{}}
+	w := &costWalker{types: types, doc: doc, vars: all, limits: lim, saved: saved, memo: map[string]costEstimate{}, active: map[string]bool{}}
 	sc := costScope{items: float64(lim.MaxSubgraph), pathLen: float64(lim.MaxDepth + 1)}
-	return w.selectionSet(op.SelectionSet, root, sc), true
+	return w.selectionSet(op.SelectionSet, root, sc)
 }
 
 func (w *costWalker) selectionSet(set gqlast.SelectionSet, typeName string, sc costScope) costEstimate {
@@ -281,12 +285,11 @@ func (w *costWalker) savedQuery(f *gqlast.Field) float64 {
 	if err != nil {
 		return 1
 	}
-	inner := &costWalker{types: w.types, doc: doc, vars: merged, limits: w.limits, memo: map[string]costEstimate{}, active: map[string]bool{}}
-	var est costEstimate
-	if len(doc.Operations) == 1 {
-		op := doc.Operations[0]
-		est = inner.selectionSet(op.SelectionSet, "Query", costScope{items: float64(w.limits.MaxSubgraph), pathLen: float64(w.limits.MaxDepth + 1)})
+	if len(doc.Operations) != 1 {
+		return 1 // saveQuery accepts one operation only
 	}
+	// A saved query cannot run saved queries: no lookup inside.
+	est := estimateOperation(w.types, doc, doc.Operations[0], "Query", merged, w.limits, nil)
 	return 1 + est.cost
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,23 +69,45 @@ func TestCostModel(t *testing.T) {
 }
 
 // TestRunSavedQueryCostedLikeREST: a saved query refused over REST for its cost is
-// refused over GraphQL too, by runSavedQuery, with the same estimate, and nothing runs.
+// refused over GraphQL too, by runSavedQuery, with the same estimate (plus the
+// runSavedQuery field itself), and nothing runs — with its variables given, or taken
+// from the saved document's defaults.
 func TestRunSavedQueryCostedLikeREST(t *testing.T) {
 	ts := newTestServer(t, Config{Limits: RequestLimits{MaxCost: 100_000}})
-	status, resp := ts.post(t, `mutation($in: SavedQueryInput!) { saveQuery(input: $in) { name } }`, map[string]any{"in": map[string]any{
-		"name": "deep", "query": `query($id: ID!) { subgraph(ids: [$id], depth: 12) { truncated } }`}}, nil)
-	if status != 200 || len(resp.Errors) > 0 {
-		t.Fatalf("saveQuery: %d %+v", status, resp.Errors)
+	for name, doc := range map[string]string{
+		"deep":     `query($id: ID!) { subgraph(ids: [$id], depth: 12) { truncated } }`,
+		"defaults": `query($id: ID!, $d: Int = 12) { subgraph(ids: [$id], depth: $d, limit: 10000) { entities { id } } }`,
+	} {
+		status, resp := ts.post(t, `mutation($in: SavedQueryInput!) { saveQuery(input: $in) { name } }`, map[string]any{"in": map[string]any{"name": name, "query": doc}}, nil)
+		if status != 200 || len(resp.Errors) > 0 {
+			t.Fatalf("saveQuery: %d %+v", status, resp.Errors)
+		}
+		_, header, restBody := ts.send(t, "GET", "/queries/"+name+"?id=nzb", nil, "")
+		before := ts.store.ReadTransactions()
+		_, gqlHeader, _ := ts.send(t, "POST", "/graphql", map[string]string{"Content-Type": "application/json"},
+			gqlBody(`query($v: JSON) { runSavedQuery(name: "`+name+`", variables: $v) }`, map[string]any{"v": map[string]any{"id": "nzb"}}))
+		if after := ts.store.ReadTransactions(); after != before+1 { // the saved query's lookup for the estimate
+			t.Errorf("%s: the refused runSavedQuery made %d read transactions; want only the lookup", name, after-before)
+		}
+		if !strings.Contains(restBody, "LIMIT_EXCEEDED") {
+			t.Fatalf("%s over REST: %s; want LIMIT_EXCEEDED", name, restBody)
+		}
+		rest, gql := workEstimate(t, header.Get(WorkHeader)), workEstimate(t, gqlHeader.Get(WorkHeader))
+		if gql != rest+1 || gql <= 100_000 {
+			t.Errorf("%s: REST estimate %v, GraphQL %v; want GraphQL = REST + 1, over the budget", name, rest, gql)
+		}
 	}
-	_, _, restBody := ts.send(t, "GET", "/queries/deep?id=nzb", nil, "")
-	_, _, out := ts.gqlWith(t, `{ runSavedQuery(name: "deep", variables: {id: "nzb"}) }`, nil, "")
-	if !strings.Contains(restBody, "LIMIT_EXCEEDED") || firstCode(out) != graph.ELIMIT {
-		t.Fatalf("REST %s / GraphQL %+v; want both LIMIT_EXCEEDED", restBody, out.Errors)
+}
+
+// workEstimate returns the estimate of a WorkHeader value.
+func workEstimate(tb testing.TB, header string) float64 {
+	tb.Helper()
+	v, _, _ := strings.Cut(strings.TrimPrefix(header, "estimate="), ";")
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		tb.Fatalf("%s %q: %v", WorkHeader, header, err)
 	}
-	const want = "estimated cost of this request is 200001 work units"
-	if !strings.Contains(restBody, "200001 work units") || !strings.Contains(out.Errors[0].Message, "200002 work units") {
-		t.Errorf("REST says %q, GraphQL %q; want %s (plus the runSavedQuery field itself over GraphQL)", restBody, out.Errors[0].Message, want)
-	}
+	return x
 }
 
 // TestTimeoutIsLimitExceeded: a request that runs out of time is LIMIT_EXCEEDED ("the

@@ -78,6 +78,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		// request waits for one of the few slots for expensive work.
 		estimate, release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)
 		if refused != nil {
+			limits.setWorkHeader(w, r.Context(), estimate) // used=0: nothing ran
 			refused.write(w, media)
 			return
 		}
@@ -115,7 +116,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			writeRequestError(w, http.StatusInternalServerError, "internal error")
 			return
 		}
-		setWorkHeader(w, ctx, estimate)
+		limits.setWorkHeader(w, ctx, estimate)
 		w.Header().Set("Content-Type", media+"; charset=utf-8")
 		w.WriteHeader(status)
 		w.Write(body)

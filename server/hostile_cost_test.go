@@ -183,13 +183,14 @@ func hostileRequests(savedName string) []hostileRequest {
 
 // hostileResult is what one request did.
 type hostileResult struct {
-	status int
-	code   string
-	data   bool   // the answer has data that is not null
-	work   string // the Lodestone-Work header
-	cpu    time.Duration
-	rss    int64 // peak resident memory above the start
-	wall   time.Duration
+	status  int
+	code    string
+	message string
+	data    bool   // the answer has data that is not null
+	work    string // the Lodestone-Work header
+	cpu     time.Duration
+	rss     int64 // peak resident memory above the start
+	wall    time.Duration
 }
 
 // sendHostile sends r anonymously and measures the process's CPU time and resident
@@ -242,6 +243,7 @@ func sendHostile(tb testing.TB, ts *testServer, r hostileRequest) hostileResult 
 	var out struct {
 		Data   json.RawMessage `json:"data"`
 		Errors []struct {
+			Message    string         `json:"message"`
 			Extensions map[string]any `json:"extensions"`
 		} `json:"errors"`
 		Error *struct {
@@ -254,6 +256,7 @@ func sendHostile(tb testing.TB, ts *testServer, r hostileRequest) hostileResult 
 	res.data = len(out.Data) > 0 && !bytes.Equal(out.Data, []byte("null"))
 	if len(out.Errors) > 0 {
 		res.code, _ = out.Errors[0].Extensions["code"].(string)
+		res.message = out.Errors[0].Message
 	} else if out.Error != nil {
 		res.code = out.Error.Code
 	}
@@ -356,10 +359,18 @@ func costRow(r hostileRequest, res hostileResult) string {
 	switch {
 	case r.refused && res.status == http.StatusRequestEntityTooLarge:
 		stop = "refused before it runs: the body is over `--max-body`"
+	case r.refused && res.code == graph.ELIMIT:
+		stop = "refused before it runs: the estimate is over `--max-cost`"
 	case r.refused:
-		stop = "refused before it runs: " + res.code
+		stop = "refused before it runs: " + res.code + ", " + res.message
+	case strings.Contains(res.message, "ran out of time"):
+		stop = "stopped (" + res.code + "): the request ran out of time (`--work-time`)"
+	case strings.Contains(res.message, "work budget"):
+		stop = "stopped (" + res.code + "): the work budget (`--max-cost`) was spent"
+	case strings.Contains(res.message, "result cap"):
+		stop = "stopped (" + res.code + "): the answer is over the result cap (`--max-subgraph`)"
 	case res.code != "":
-		stop = "stopped by the work budget or its time: " + res.code
+		stop = "stopped (" + res.code + "): the traversal's visit budget (`--max-visits`)"
 	}
 	return fmt.Sprintf("| %s | %s | %s units, %s CPU | %s |", r.name, estimate, used, res.cpu.Round(time.Millisecond), stop)
 }

@@ -105,10 +105,14 @@ func (g *guard) work(ctx context.Context) context.Context {
 // was estimated to cost and what it did, in work units: "estimate=E; used=U; budget=B".
 const WorkHeader = "Lodestone-Work"
 
-// setWorkHeader sets WorkHeader on w from the estimate and ctx's budget.
-func setWorkHeader(w http.ResponseWriter, ctx context.Context, estimate float64) {
-	work := graph.WorkFrom(ctx)
-	w.Header().Set(WorkHeader, fmt.Sprintf("estimate=%s; used=%d; budget=%d", formatCost(estimate), work.Used(), work.Limit()))
+// setWorkHeader sets WorkHeader on w from the estimate and the work ctx's budget did
+// (none when the request was refused before it ran).
+func (g *guard) setWorkHeader(w http.ResponseWriter, ctx context.Context, estimate float64) {
+	if estimate <= 0 {
+		return // the document was refused before it was estimated
+	}
+	used := graph.WorkFrom(ctx).Used() // 0 before the request ran
+	w.Header().Set(WorkHeader, fmt.Sprintf("estimate=%s; used=%d; budget=%d", formatCost(estimate), used, g.limits.MaxCost))
 }
 
 // savedLookup finds the saved queries runSavedQuery runs, for the cost estimate.

@@ -232,6 +232,7 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 			if refused.status == http.StatusOK {
 				refused.status = http.StatusBadRequest // REST: a refused request is a 4xx
 			}
+			limits.setWorkHeader(w, ctx, estimate) // used=0: nothing ran
 			refused.write(w, mediaJSON)
 			return
 		}
@@ -243,7 +244,7 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 			return
 		}
 		requestErr, _ := publicErrors(ctx, log, resp.Errors)
-		setWorkHeader(w, ctx, estimate)
+		limits.setWorkHeader(w, ctx, estimate)
 		status := http.StatusOK
 		if requestErr {
 			status = http.StatusBadRequest
