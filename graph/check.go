@@ -33,6 +33,9 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 		}
 	}
 	reg := s.state.Load()
+	if s.interrupted && reg.version == 0 {
+		problem("%s", ErrInterruptedLoad.Message)
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		exists := func(k []byte) bool {
 			_, err := txn.Get(k)

@@ -72,6 +72,27 @@ type Store struct {
 	gcDone  chan struct{}
 	// journalRetention is Options.JournalRetention (0: nothing is pruned).
 	journalRetention time.Duration
+	// interrupted is true when the store is at version 0 but holds graph records: what a
+	// bulk load killed while writing leaves (ErrInterruptedLoad).
+	interrupted bool
+}
+
+// ErrInterruptedLoad is returned by every write but a bulk load, and reported by Check,
+// on a store that a bulk load left unfinished: only rerunning the load (which empties
+// the store and starts over) or removing the folder makes it usable.
+var ErrInterruptedLoad = &Error{Code: EINVALID, Message: "this store holds the remains of a bulk load that did not finish (version 0 with graph records); rerun the same `lodestone import` into it, which starts the load over, or remove the folder"}
+
+// hasKeys reports whether db holds a key of family fam.
+func hasKeys(db *badger.DB, fam byte) bool {
+	found := false
+	db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{fam}})
+		defer it.Close()
+		it.Rewind()
+		found = it.Valid()
+		return nil
+	})
+	return found
 }
 
 // registry is the store's small in-memory state: name ↔ id maps of relationship types and
@@ -171,6 +192,9 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.state.Store(reg)
+	if reg.version == 0 {
+		s.interrupted = hasKeys(db, famNode) || hasKeys(db, famOut)
+	}
 	if !opts.InMemory && !opts.ReadOnly {
 		s.gcStop, s.gcDone = make(chan struct{}), make(chan struct{})
 		go s.gcLoop(5 * time.Minute)

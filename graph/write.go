@@ -89,6 +89,9 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
+	if s.interrupted && s.state.Load().version == 0 {
+		return 0, ErrInterruptedLoad
+	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	w := &writer{txn: txn, reg: s.state.Load().clone()}
