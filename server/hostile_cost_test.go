@@ -464,3 +464,32 @@ func TestHostileCostUnderLoad(t *testing.T) {
 		t.Errorf("point read p99 %s under hostile load; want under %s", p99, hostileP99)
 	}
 }
+
+// TestHostileCostHangUp: a client that hangs up stops its request's work within a few
+// milliseconds: after the hang-up the server burns (almost) no more CPU, where the
+// request would otherwise run to its --work-time.
+func TestHostileCostHangUp(t *testing.T) {
+	ts := hostileServer(t)
+	query := gqlBody(`{ a: ultimateController(of: "ring-00000") { share } b: beneficialOwners(of: "ring-00000") { integrated } }`, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/graphql", strings.NewReader(query))
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	<-done
+	time.Sleep(20 * time.Millisecond) // the server notices the closed connection
+	cpu0 := cpuTime()
+	time.Sleep(300 * time.Millisecond)
+	after := cpuTime() - cpu0
+	t.Logf("CPU in the 300 ms after the hang-up: %s", after)
+	if !raceEnabled && after > 60*time.Millisecond {
+		t.Errorf("the server used %s of CPU in the 300 ms after the client hung up; want it stopped", after)
+	}
+}
