@@ -46,25 +46,7 @@ func TestInterruptedBulkLoadIsRefused(t *testing.T) {
 	if len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0], "bulk load that did not finish") {
 		t.Fatalf("Check: %q; want the interrupted load named first", rep.Problems)
 	}
-	b := smallGraph()
-	each := func(emit func(Record) error) error {
-		for i := range b.Sources {
-			if err := emit(Record{Source: &b.Sources[i]}); err != nil {
-				return err
-			}
-		}
-		for i := range b.Entities {
-			if err := emit(Record{Entity: &b.Entities[i]}); err != nil {
-				return err
-			}
-		}
-		for i := range b.Relationships {
-			if err := emit(Record{Relationship: &b.Relationships[i]}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	each := batchRecords(smallGraph())
 	if _, err := s.StreamLoad(ctx, each, nil); err != nil {
 		t.Fatalf("rerunning the bulk load: %v", err)
 	}
