@@ -12,7 +12,8 @@ import (
 // addRoutes maps the whole HTTP surface.
 func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, m *metrics) {
 	limits := newGuard(cfg.Limits, schema, store) // shared by /graphql and /queries (limits.go)
-	gql := handleGraphQL(log, cfg, store, schema, limits, m)
+	// Large answers are gzipped for clients that accept it (compress.go).
+	gql := compressLarge(handleGraphQL(log, cfg, store, schema, limits, m))
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
@@ -24,7 +25,7 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("GET /queries", handleListSavedQueries(log, store))
 	mux.Handle("/queries", methodNotAllowed("GET"))
 	mux.Handle("GET /queries/openapi.json", handleOpenAPI(log, cfg, store, schema))
-	saved := handleRunSavedQuery(log, cfg, store, schema, limits)
+	saved := compressLarge(handleRunSavedQuery(log, cfg, store, schema, limits))
 	mux.Handle("GET /queries/{name}", saved)
 	mux.Handle("POST /queries/{name}", saved)
 	mux.Handle("/queries/{name}", methodNotAllowed("GET, POST"))
@@ -34,7 +35,7 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 
 	// Data in and out (admin.go): exports for visualizers (the whole graph: admin, checked
 	// inside); import and backup need an admin key (auth.go).
-	mux.Handle("GET /export", handleExport(log, store, limits))
+	mux.Handle("GET /export", compressLarge(handleExport(log, store, limits)))
 	mux.Handle("POST /admin/import", requireRoleHandler(graph.RoleAdmin, "an import", handleImport(log, store, m)))
 	mux.Handle("GET /admin/backup", requireRoleHandler(graph.RoleAdmin, "a backup", handleBackup(log, store)))
 
