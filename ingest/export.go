@@ -397,6 +397,7 @@ func exportXMLish(ctx context.Context, store *graph.Store, w *bufio.Writer, form
 	var nodeAttrs, edgeAttrs []attr
 	started, inEdges := false, false
 	first := true
+	var cyBuf []byte // one element at a time (cytoscape.go)
 	return finishWith(store.ExportWith(ctx, sel, func(pass int, rec graph.Record) error {
 		if pass < passes-1 {
 			sch.observe(rec)
@@ -430,18 +431,8 @@ func exportXMLish(ctx context.Context, store *graph.Store, w *bufio.Writer, form
 				}
 				w.WriteString("</attvalues></node>\n")
 			case FormatCytoscape:
-				data := map[string]any{"id": e.ID, "label": e.Name, "kind": e.Kind, "name": e.Name}
-				if e.Country != "" {
-					data["country"] = e.Country
-				}
-				if len(e.Aliases) > 0 {
-					data["aliases"] = e.Aliases
-				}
-				if len(e.Identifiers) > 0 {
-					data["identifiers"] = e.Identifiers
-				}
-				cyCommon(data, e.Sources, e.Properties, e.ValidFrom, e.ValidTo)
-				return cyElement(w, &first, "nodes", data)
+				cyBuf = AppendCytoscapeNode(cyBuf[:0], e)
+				return cyElement(w, &first, cyBuf)
 			}
 		case rec.Relationship != nil:
 			r := rec.Relationship
@@ -471,20 +462,8 @@ func exportXMLish(ctx context.Context, store *graph.Store, w *bufio.Writer, form
 				}
 				w.WriteString("</attvalues></edge>\n")
 			case FormatCytoscape:
-				data := map[string]any{"id": r.ID, "source": r.From, "target": r.To, "label": r.Type, "type": r.Type}
-				for k, v := range map[string]*float64{"share": r.Share, "shareMin": r.ShareMin, "shareMax": r.ShareMax, "confidence": r.Confidence} {
-					if v != nil {
-						data[k] = *v
-					}
-				}
-				if r.ShareMinExclusive {
-					data["shareMinExclusive"] = true
-				}
-				if r.ShareMaxExclusive {
-					data["shareMaxExclusive"] = true
-				}
-				cyCommon(data, r.Sources, r.Properties, r.ValidFrom, r.ValidTo)
-				return cyElement(w, &first, "edges", data)
+				cyBuf = AppendCytoscapeEdge(cyBuf[:0], r)
+				return cyElement(w, &first, cyBuf)
 			}
 		}
 		return nil
@@ -516,16 +495,14 @@ func finishWith(err error, fn func() error) error {
 	return fn()
 }
 
-func cyElement(w *bufio.Writer, first *bool, group string, data map[string]any) error {
-	raw, err := json.Marshal(map[string]any{"group": group, "data": data})
-	if err != nil {
-		return err
-	}
+// cyElement writes one element (cytoscape.go), a comma and a line break before each
+// but the first.
+func cyElement(w *bufio.Writer, first *bool, element []byte) error {
 	if !*first {
 		w.WriteString(",\n")
 	}
 	*first = false
-	_, err = w.Write(raw)
+	_, err := w.Write(element)
 	return err
 }
 
@@ -692,19 +669,3 @@ func exportCSV(ctx context.Context, store *graph.Store, sel graph.ExportOptions,
 	return nil
 }
 
-// cyCommon adds the fields entities and relationships share to a Cytoscape element's
-// data, leaving out the empty ones.
-func cyCommon(data map[string]any, sources []string, props json.RawMessage, from, to graph.Date) {
-	if len(sources) > 0 {
-		data["sources"] = sources
-	}
-	if len(props) > 0 {
-		data["properties"] = props
-	}
-	if !from.IsZero() {
-		data["validFrom"] = from
-	}
-	if !to.IsZero() {
-		data["validTo"] = to
-	}
-}
