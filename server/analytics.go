@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"sync"
 
 	"github.com/graph-gophers/graphql-go"
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/ingest"
 )
 
 // Resolvers of the traversal and analytics fields. They stay thin: graph/ runs each one
@@ -177,9 +179,7 @@ func thinEnough(ctx context.Context) bool {
 }
 
 func (r *Resolver) subgraph(ctx context.Context, sg *graph.Subgraph) *subgraphResolver {
-	r.loadersFor(ctx).Prime(ctx, sg.Entities...)
-	ents := r.entityResolvers(sg.Entities)
-	return &subgraphResolver{truncated: sg.Truncated, entities: ents, relationships: r.relationshipResolvers(ctx, sg.Relationships, ents)}
+	return &subgraphResolver{truncated: sg.Truncated, typedGraph: typedGraph{root: r, ctx: ctx, ents: sg.Entities, rels: sg.Relationships}}
 }
 
 // relationshipResolvers wraps rels whose ends are among ents; from and to resolve to
@@ -197,9 +197,7 @@ func (r *Resolver) relationshipResolvers(ctx context.Context, rels []*graph.Rela
 }
 
 func (r *Resolver) path(ctx context.Context, p *graph.Path) *pathResolver {
-	r.loadersFor(ctx).Prime(ctx, p.Entities...)
-	ents := r.entityResolvers(p.Entities)
-	return &pathResolver{p: p, entities: ents, relationships: r.relationshipResolvers(ctx, p.Relationships, ents)}
+	return &pathResolver{p: p, typedGraph: typedGraph{root: r, ctx: ctx, ents: p.Entities, rels: p.Relationships}}
 }
 
 func (r *Resolver) paths(ctx context.Context, ps []graph.Path) []*pathResolver {
@@ -221,26 +219,84 @@ func (r *Resolver) stakes(ctx context.Context, st []graph.Stake) []*stakeResolve
 	return out
 }
 
-type subgraphResolver struct {
-	truncated     bool
+// typedGraph holds the entities and relationships of a Subgraph or Path and builds their
+// typed resolvers the first time entities or relationships is asked for: a visualizer
+// that asks only for elements pays for no resolver and no loader priming.
+type typedGraph struct {
+	root          *Resolver
+	ctx           context.Context
+	ents          []*graph.Entity
+	rels          []*graph.Relationship
+	once          sync.Once
 	entities      []*entityResolver
 	relationships []*relationshipResolver
 }
 
-func (r *subgraphResolver) Entities() []*entityResolver            { return r.entities }
-func (r *subgraphResolver) Relationships() []*relationshipResolver { return r.relationships }
-func (r *subgraphResolver) Truncated() bool                        { return r.truncated }
+func (g *typedGraph) build() {
+	g.once.Do(func() {
+		g.root.loadersFor(g.ctx).Prime(g.ctx, g.ents...)
+		g.entities = g.root.entityResolvers(g.ents)
+		g.relationships = g.root.relationshipResolvers(g.ctx, g.rels, g.entities)
+	})
+}
+
+func (g *typedGraph) Entities() []*entityResolver { g.build(); return g.entities }
+
+func (g *typedGraph) Relationships() []*relationshipResolver { g.build(); return g.relationships }
+
+// Elements is the Cytoscape.js elements array of the entities and relationships, each
+// once (ingest.AppendCytoscapeElements), encoded straight from the traversal's result.
+func (g *typedGraph) Elements() JSON {
+	ents, rels := g.ents, g.rels
+	if !distinctIDs(ents, func(e *graph.Entity) string { return e.ID }) || !distinctIDs(rels, func(r *graph.Relationship) string { return r.ID }) {
+		ents, rels = uniqueByID(ents, func(e *graph.Entity) string { return e.ID }), uniqueByID(rels, func(r *graph.Relationship) string { return r.ID })
+	}
+	return JSON{raw: ingest.AppendCytoscapeElements(make([]byte, 0, 160*len(ents)+128*len(rels)), ents, rels)}
+}
+
+// distinctIDs reports whether no two of list share an id; lists of up to a few dozen
+// (paths) are checked pairwise, without a map.
+func distinctIDs[T any](list []T, id func(T) string) bool {
+	if len(list) > 32 {
+		return false // let uniqueByID look, with a map
+	}
+	for i := range list {
+		for j := i + 1; j < len(list); j++ {
+			if id(list[i]) == id(list[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// uniqueByID returns list without the repeats of an id, in first-seen order.
+func uniqueByID[T any](list []T, id func(T) string) []T {
+	seen := make(map[string]bool, len(list))
+	out := make([]T, 0, len(list))
+	for _, x := range list {
+		if k := id(x); !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+type subgraphResolver struct {
+	typedGraph
+	truncated bool
+}
+
+func (r *subgraphResolver) Truncated() bool { return r.truncated }
 
 type pathResolver struct {
-	p             *graph.Path
-	entities      []*entityResolver
-	relationships []*relationshipResolver
+	typedGraph
+	p *graph.Path
 }
 
-func (r *pathResolver) Entities() []*entityResolver            { return r.entities }
-func (r *pathResolver) Relationships() []*relationshipResolver { return r.relationships }
-func (r *pathResolver) Length() int32                          { return int32(r.p.Length()) }
-func (r *pathResolver) Share() *float64                        { return r.p.Share }
+func (r *pathResolver) Length() int32   { return int32(r.p.Length()) }
+func (r *pathResolver) Share() *float64 { return r.p.Share }
 
 type ownershipResolver struct {
 	o     *graph.Ownership

@@ -31,6 +31,8 @@ import (
 //	  RelationshipConnection.totalCount  V: it counts by reading every relationship
 //	  runSavedQuery                    the estimate of the saved document with its
 //	                                   variables, exactly as GET /queries/{name} costs it
+//	  elements of a Subgraph or Path   2 × its list cap (below): each entity and
+//	                                   relationship written once
 //	m            = for a list, its first or limit argument (its default when not given;
 //	               a connection's first multiplies its edges only; subgraph's limit caps
 //	               the Subgraph's lists); for a list without one, its cap: the subgraph's limit for Subgraph lists,
@@ -201,6 +203,10 @@ func (w *costWalker) field(f *gqlast.Field, typeName string, sc costScope) costE
 		est.cost = visits
 	case f.Name == "runSavedQuery" && typeName == "Query":
 		est.cost = w.savedQuery(f)
+	case f.Name == "elements" && typeName == "Subgraph":
+		est.cost = 2 * sc.items // every entity and relationship, written once
+	case f.Name == "elements" && typeName == "Path":
+		est.cost = 2 * sc.pathLen
 	default:
 		if d, ok := arg("depth"); ok {
 			est.cost = w.traversal(f, d)

@@ -49,6 +49,7 @@ func TestCostModel(t *testing.T) {
 		{"ownership paths", `{ ownership(owner: "nre", target: "nzb") { paths { length } } }`, nil, V + 1 + 100*1},
 		{"traversal depth 2", `{ subgraph(ids: ["nzb"], depth: 2) { truncated } }`, nil, 64 + 1},
 		{"subgraph lists at its limit", `{ subgraph(ids: ["nzb"], depth: 1, limit: 30) { entities { id } } }`, nil, 8 + 1 + 30*1},
+		{"elements of a subgraph: each entity and relationship once", `{ subgraph(ids: ["nzb"], depth: 1, limit: 30) { elements } }`, nil, 8 + 2*30},
 		{"path lists at maxDepth + 1", `{ shortestPath(from: "nzb", to: "nre", maxDepth: 3) { entities { id } } }`, nil, 512 + 1 + 4*1},
 		{"search by its text", `{ search(text: "magnet") { score } }`, nil, float64(graph.SearchCost("magnet")) + 10},
 		{"a search text over the cap costs nothing: the store refuses it", `query($t: String!) { search(text: $t) { score } }`, map[string]any{"t": strings.Repeat("x", 500)}, 1 + 10},
