@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -101,4 +102,27 @@ func BenchmarkHTTPOwnersDeep(b *testing.B) {
 	benchQuery(b, `query($id:ID!){ owners(of: $id) { entity { id name } direct integrated depth controls } }`, func() map[string]any {
 		return map[string]any{"id": deep[rng.IntN(len(deep))]}
 	})
+}
+
+// BenchmarkHTTPSubgraph3HopElements is BenchmarkHTTPSubgraph3Hop asking for the
+// Cytoscape.js elements instead of the typed fields.
+func BenchmarkHTTPSubgraph3HopElements(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 4))
+	benchQuery(b, `query($id:ID!){ subgraph(ids: [$id], depth: 3, limit: 200) { truncated elements } }`, func() map[string]any {
+		return map[string]any{"id": synth.CompanyID(rng.IntN(benchCompanies))}
+	})
+}
+
+// bigSubgraph is a subgraph of 10,000 entities: the 12-hop neighbourhood of the graph's
+// first company, capped by limit.
+const bigSubgraph = `{ subgraph(ids: ["co-0000000"], depth: 12, limit: 10000) { truncated %s } }`
+
+// BenchmarkHTTPSubgraph10kTyped draws a 10,000-entity subgraph with the typed fields.
+func BenchmarkHTTPSubgraph10kTyped(b *testing.B) {
+	benchQuery(b, fmt.Sprintf(bigSubgraph, `entities { id name kind country } relationships { id type share from { id } to { id } }`), func() map[string]any { return nil })
+}
+
+// BenchmarkHTTPSubgraph10kElements draws the same subgraph as Cytoscape.js elements.
+func BenchmarkHTTPSubgraph10kElements(b *testing.B) {
+	benchQuery(b, fmt.Sprintf(bigSubgraph, `elements`), func() map[string]any { return nil })
 }
