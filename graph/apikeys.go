@@ -126,7 +126,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, role Role, name string) (*APIK
 		if _, err := w.txn.Get(apiKeyKey(k.ID)); err == nil {
 			return errors.New("graph: API key id collision") // 2^-64; never in practice
 		}
-		return setJSON(w.txn, apiKeyKey(k.ID), k)
+		return w.setRecord(kindAPIKeyItem, k.ID, apiKeyKey(k.ID), k)
 	})
 	if err != nil {
 		return nil, "", err
@@ -174,7 +174,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
 			return nil
 		}
 		k.Revoked, k.RevokedAt = true, time.Now().UTC().Truncate(time.Second)
-		return setJSON(w.txn, apiKeyKey(id), &k)
+		return w.setRecord(kindAPIKeyItem, id, apiKeyKey(id), &k)
 	})
 	if err != nil {
 		return nil, err

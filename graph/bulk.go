@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -68,16 +69,21 @@ func (s *Store) BulkLoad(ctx context.Context, each func(emit func(Record) error)
 	return b.stats, nil
 }
 
-// finishBulk writes the registry, counters and format of a bulk load and publishes them.
+// finishBulk writes the registry, counters and format of a bulk load, and its one
+// commit in the change log (Bulk), and publishes them.
 func (s *Store) finishBulk(reg *registry) error {
 	reg.version++
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	w := &writer{txn: txn, reg: reg}
+	w := &writer{txn: txn, reg: reg, bulk: true}
 	if err := w.commitMeta(); err != nil {
 		return err
 	}
 	if err := txn.Set(metaFormat, u16(nil, formatVersion)); err != nil {
+		return err
+	}
+	// One commit that says the store was filled whole: followers re-read it.
+	if err := w.logCommit(time.Now()); err != nil {
 		return err
 	}
 	if err := txn.Commit(); err != nil {

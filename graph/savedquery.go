@@ -272,6 +272,7 @@ func (s *Store) SaveQuery(ctx context.Context, q *SavedQuery) (*SavedQuery, erro
 		if err := setJSON(txn, queryVersionKey(q.Name, out.Version), &out); err != nil {
 			return err
 		}
+		w.changed(Change{Op: OpUpsert, Kind: KindSavedQueryItem, ID: q.Name, SavedQuery: &out})
 		return txn.Set(queryHashKey(sum, q.Name, out.Version), nil)
 	})
 	if err != nil {
@@ -458,6 +459,7 @@ func (s *Store) DeleteSavedQuery(ctx context.Context, name string, purge bool) e
 		if !ok || (head.Deleted && !purge) {
 			return notFoundQuery(name)
 		}
+		w.changed(Change{Op: OpDelete, Kind: KindSavedQueryItem, ID: name})
 		if !purge {
 			head.Deleted, head.DeletedAt = true, time.Now().UTC()
 			return setJSON(txn, queryHeadKey(name), head)
@@ -511,7 +513,7 @@ func (s *Store) ApprovePersistedQuery(ctx context.Context, query string) (*Persi
 			}
 			return err
 		}
-		return setJSON(txn, persistedQueryKey(sum), p)
+		return w.setRecord(kindPersistedItem, p.Hash, persistedQueryKey(sum), p)
 	})
 	if err != nil {
 		return nil, err
@@ -573,6 +575,7 @@ func (s *Store) RevokePersistedQuery(ctx context.Context, hash string) error {
 		} else if err != nil {
 			return err
 		}
+		w.changed(Change{Op: OpDelete, Kind: kindPersistedItem, ID: hash, Key: persistedQueryKey(sum)})
 		return w.del(persistedQueryKey(sum))
 	})
 }
@@ -610,12 +613,31 @@ func getJSON(txn *badger.Txn, k []byte, v any) (bool, error) {
 }
 
 func setJSON(txn *badger.Txn, k []byte, v any) error {
+	raw, err := encodeJSONRecord(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(k, raw)
+}
+
+func encodeJSONRecord(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteByte(recordVersion)
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// setRecord writes v as setJSON does, at k, and records it in the change log as an item
+// of kind (one clients never see) with its stored bytes, for followers to apply.
+func (w *writer) setRecord(kind ItemKind, id string, k []byte, v any) error {
+	raw, err := encodeJSONRecord(v)
+	if err != nil {
 		return err
 	}
-	return txn.Set(k, buf.Bytes())
+	w.changed(Change{Op: OpUpsert, Kind: kind, ID: id, Key: k, Value: raw})
+	return w.txn.Set(k, raw)
 }
 
 func decodeJSON(b []byte, v any) error {

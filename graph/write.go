@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -78,9 +79,10 @@ func (s *Store) Apply(ctx context.Context, b *Batch) (*Applied, error) {
 // commit is the funnel every write of the store goes through (Apply, saved queries, API
 // keys): one at a time, in one Badger transaction, with the next store version and the
 // registry written in the same transaction and published only once it committed. The
-// version orders all writes, which is what a change feed will emit them by. A write that
-// deletes keys also records them in the deletion journal (journalKey), in the same
-// transaction. It returns the version the write created.
+// version orders all writes: it is the sequence of the write's record in the change log
+// (changes.go), which the same transaction appends. A write that deletes keys also
+// records them in the deletion journal (journalKey). It returns the version the write
+// created.
 func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -94,7 +96,7 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	w := &writer{txn: txn, reg: s.state.Load().clone()}
+	w := &writer{txn: txn, reg: s.state.Load().clone(), actor: actorFrom(ctx)}
 	if err := fn(w); err != nil {
 		return 0, err
 	}
@@ -102,12 +104,16 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	if err := w.commitMeta(); err != nil {
 		return 0, err
 	}
+	now := time.Now()
 	if gone, err := w.stillDeleted(); err != nil {
 		return 0, err
 	} else if len(gone) > 0 {
-		if err := txn.Set(journalKey(w.reg.version), encodeJournal(time.Now(), gone)); err != nil {
+		if err := txn.Set(journalKey(w.reg.version), encodeJournal(now, gone)); err != nil {
 			return 0, err
 		}
+	}
+	if err := w.logCommit(now); err != nil {
+		return 0, err
 	}
 	if err := txn.Commit(); err != nil {
 		return 0, err
@@ -185,6 +191,11 @@ type writer struct {
 	newSources map[string]bool
 	// deleted lists every key the write deletes, for the deletion journal.
 	deleted [][]byte
+	// actor, bulk and changes make the write's commit record in the change log
+	// (changes.go).
+	actor   string
+	bulk    bool
+	changes []Change
 }
 
 // del deletes key in the write's transaction and notes it for the deletion journal. Every
@@ -234,6 +245,7 @@ func (w *writer) apply() (*Applied, error) {
 		}
 		w.newSources[src.ID] = true
 		out.Sources = append(out.Sources, src.ID)
+		w.changed(Change{Op: OpUpsert, Kind: KindSourceItem, ID: src.ID, Source: src})
 	}
 	for i := range b.Entities {
 		if err := w.checkSources(fmt.Sprintf("entities[%d].", i), b.Entities[i].Sources); err != nil {
@@ -243,6 +255,7 @@ func (w *writer) apply() (*Applied, error) {
 			return nil, err
 		}
 		out.Entities = append(out.Entities, b.Entities[i].ID)
+		w.changed(Change{Op: OpUpsert, Kind: KindEntityItem, ID: b.Entities[i].ID, Entity: &b.Entities[i]})
 	}
 	for i := range b.Relationships {
 		p := fmt.Sprintf("relationships[%d].", i)
@@ -253,6 +266,7 @@ func (w *writer) apply() (*Applied, error) {
 			return nil, err
 		}
 		out.Relationships = append(out.Relationships, b.Relationships[i].ID)
+		w.changed(Change{Op: OpUpsert, Kind: KindRelationshipItem, ID: b.Relationships[i].ID, Relationship: &b.Relationships[i]})
 	}
 	for _, id := range b.DeleteRelationships {
 		rid, err := w.relID(id)
@@ -522,6 +536,7 @@ func (w *writer) deleteRelationship(rid RelID) error {
 	if err := w.removeRelationshipKeys(rid); err != nil {
 		return err
 	}
+	w.changed(Change{Op: OpDelete, Kind: KindRelationshipItem, ID: old.ID, Type: old.Type, From: old.From, To: old.To})
 	return w.del(relIDKey(old.ID))
 }
 
@@ -552,7 +567,8 @@ func (w *writer) deleteEntity(d EntityDelete) (int, error) {
 			return 0, Invalid("id", "entity %q still has relationships; delete them first or pass cascade: true", d.ID)
 		}
 	}
-	for r := range rels {
+	// In RelID order, so that the change log lists a cascade the same way every time.
+	for _, r := range slices.Sorted(maps.Keys(rels)) {
 		if err := w.deleteRelationship(r); err != nil {
 			return 0, err
 		}
@@ -568,6 +584,7 @@ func (w *writer) deleteEntity(d EntityDelete) (int, error) {
 		}
 	}
 	w.countEntity(old, -1)
+	w.changed(Change{Op: OpDelete, Kind: KindEntityItem, ID: d.ID})
 	return len(rels), nil
 }
 

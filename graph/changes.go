@@ -1,0 +1,333 @@
+package graph
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The change log (api.md, "Changes and subscriptions"). Every committed write — Apply,
+// a bulk load, a saved query saved or deleted, an API key created or revoked, a
+// persisted query approved or revoked — appends one Commit in the same Badger transaction
+// as the write itself, under
+//
+//	L       'L' · seq[8]                                   JSON Commit
+//
+// so that a write that is acknowledged is in the log and one that is not is not. The
+// sequence is the store version the write created: it rises by exactly 1 per commit, with
+// no gaps. Commits older than the retention are pruned (PruneChanges); the oldest kept
+// sequence is then recorded under metaChangesFloor, so that a reader asking for what
+// came after a pruned sequence is told so instead of silently missing commits.
+const famChange = 'L'
+
+// metaChangesFloor holds the sequence through which the log was pruned (0: nothing).
+var metaChangesFloor = []byte("Mchanges/floor")
+
+func changeKey(seq uint64) []byte { return u64(newKey(famChange, 8), seq) }
+
+// ChangeOp says what a change did to its item.
+type ChangeOp string
+
+// Change operations.
+const (
+	OpUpsert ChangeOp = "UPSERT"
+	OpDelete ChangeOp = "DELETE"
+)
+
+// ItemKind is the kind of item a change is about. Clients see the first four; API keys
+// and persisted-query approvals are in the log (replicas apply them) but never shown.
+type ItemKind string
+
+// Item kinds.
+const (
+	KindEntityItem       ItemKind = "ENTITY"
+	KindRelationshipItem ItemKind = "RELATIONSHIP"
+	KindSourceItem       ItemKind = "SOURCE"
+	KindSavedQueryItem   ItemKind = "SAVED_QUERY"
+	kindAPIKeyItem       ItemKind = "API_KEY"
+	kindPersistedItem    ItemKind = "PERSISTED_QUERY"
+)
+
+// Public reports whether clients may see changes of kind k.
+func (k ItemKind) Public() bool {
+	switch k {
+	case KindEntityItem, KindRelationshipItem, KindSourceItem, KindSavedQueryItem:
+		return true
+	}
+	return false
+}
+
+// Change is one item a commit changed: its new state for an upsert (Entity,
+// Relationship, Source or SavedQuery), its identity for a delete (ID, and for a
+// relationship Type, From and To).
+type Change struct {
+	Op           ChangeOp      `json:"op"`
+	Kind         ItemKind      `json:"kind"`
+	ID           string        `json:"id"`
+	Entity       *Entity       `json:"entity,omitempty"`
+	Relationship *Relationship `json:"relationship,omitempty"`
+	Source       *Source       `json:"source,omitempty"`
+	SavedQuery   *SavedQuery   `json:"savedQuery,omitempty"`
+	Type         string        `json:"type,omitempty"`
+	From         string        `json:"from,omitempty"`
+	To           string        `json:"to,omitempty"`
+	// Key and Value are the stored record of an item clients never see (an API key's
+	// hash and role, a persisted query's approval); Value is empty for a delete.
+	Key   []byte `json:"key,omitempty"`
+	Value []byte `json:"value,omitempty"`
+}
+
+// Commit is one committed write.
+type Commit struct {
+	Seq uint64    `json:"seq"`
+	At  time.Time `json:"at"`
+	// Actor is the id of the API key that made the write, or empty (ActorFrom).
+	Actor string `json:"actor,omitempty"`
+	// Bulk is true for a bulk load that filled an empty store: it lists no changes, and a
+	// follower must re-read the store instead of replaying it.
+	Bulk    bool     `json:"bulk,omitempty"`
+	Changes []Change `json:"changes"`
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx naming the API key id that the writes made with it act for; the
+// change log records it as each commit's Actor.
+func WithActor(ctx context.Context, keyID string) context.Context {
+	return context.WithValue(ctx, actorKey{}, keyID)
+}
+
+func actorFrom(ctx context.Context) string {
+	id, _ := ctx.Value(actorKey{}).(string)
+	return id
+}
+
+// logCommit writes the commit record of w, which is about to commit as w.reg.version.
+func (w *writer) logCommit(at time.Time) error {
+	c := Commit{Seq: w.reg.version, At: at.UTC(), Actor: w.actor, Bulk: w.bulk, Changes: w.changes}
+	if c.Changes == nil {
+		c.Changes = []Change{}
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return w.txn.Set(changeKey(c.Seq), raw)
+}
+
+// changed records a change of the write for the log.
+func (w *writer) changed(c Change) { w.changes = append(w.changes, c) }
+
+// ChangeFilter selects the changes a reader wants; a commit is kept when one of its
+// changes matches, and only the matching changes are kept. Empty lists match all.
+type ChangeFilter struct {
+	// IDs match an entity's id, a relationship's id or either of its ends, a source's id
+	// or a saved query's name.
+	IDs []string
+	// Types match relationship types (a change that is not about a relationship does
+	// not match a filter with types).
+	Types []string
+	// Kinds match item kinds.
+	Kinds []ItemKind
+}
+
+// Match returns the changes of c that f keeps, public ones only, and whether c is kept.
+// An empty filter keeps every commit, so that a reader of the whole log sees every
+// sequence (a commit that changed only what clients never see, an API key say, then has
+// no changes); a filter keeps the commits with a matching change.
+func (f ChangeFilter) Match(c *Commit) (kept []Change, ok bool) {
+	empty := len(f.IDs) == 0 && len(f.Types) == 0 && len(f.Kinds) == 0
+	if c.Bulk {
+		return []Change{}, empty
+	}
+	kept = []Change{}
+	for _, ch := range c.Changes {
+		if !ch.Kind.Public() {
+			continue
+		}
+		if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, ch.Kind) {
+			continue
+		}
+		if len(f.Types) > 0 && (ch.Kind != KindRelationshipItem || !slices.Contains(f.Types, ch.relType())) {
+			continue
+		}
+		if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, ch.touches) {
+			continue
+		}
+		kept = append(kept, ch)
+	}
+	return kept, empty || len(kept) > 0
+}
+
+func (ch *Change) relType() string {
+	if ch.Relationship != nil {
+		return ch.Relationship.Type
+	}
+	return ch.Type
+}
+
+func (ch *Change) touches(id string) bool {
+	if ch.ID == id {
+		return true
+	}
+	if r := ch.Relationship; r != nil {
+		return r.From == id || r.To == id
+	}
+	return ch.Kind == KindRelationshipItem && (ch.From == id || ch.To == id)
+}
+
+// Seq returns the sequence of the last commit (the store version).
+func (s *Store) Seq() uint64 { return s.state.Load().version }
+
+// ChangesQuery asks for the commits after After, at most First of them, filtered.
+type ChangesQuery struct {
+	After  uint64
+	First  int
+	Filter ChangeFilter
+}
+
+// ChangesPage is a page of commits.
+type ChangesPage struct {
+	Commits []Commit
+	// HasNext is true when more commits matching the filter follow.
+	HasNext bool
+	// Seq is the last commit of the store when the page was read.
+	Seq uint64
+}
+
+// maxChangesScanned bounds the commits one page reads that the filter drops: a filter
+// that matches rarely answers a short page (HasNext true) instead of reading the whole log.
+const maxChangesScanned = 100_000
+
+// Changes returns the commits after q.After that match q.Filter, oldest first, at most
+// q.First of them. Errors: ELIMIT when First is above the server's cap; EINVALID (field
+// "after") when commits after q.After were pruned, naming the oldest sequence still kept.
+func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, error) {
+	if err := checkCount("first", q.First, s.limits.MaxFirst); err != nil {
+		return nil, err
+	}
+	page := &ChangesPage{Commits: []Commit{}}
+	err := s.read(ctx, Date{}, func(v *txnView) error {
+		floor, err := changesFloor(v.txn)
+		if err != nil {
+			return err
+		}
+		if q.After < floor {
+			return &Error{Code: EINVALID, Field: "after", Message: fmt.Sprintf("the change log no longer holds the commits after %d: it was pruned through %d, and the oldest sequence still kept is %d; start again from a full read (the store is at %d)", q.After, floor, floor+1, v.reg.version)}
+		}
+		page.Seq = v.reg.version
+		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famChange}, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		scanned := 0
+		for it.Seek(changeKey(q.After + 1)); it.Valid(); it.Next() {
+			if scanned++; scanned > maxChangesScanned {
+				page.HasNext = true
+				return nil
+			}
+			if err := v.charge(1); err != nil {
+				return overBudget(err, "changes")
+			}
+			var c Commit
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &c) }); err != nil {
+				return fmt.Errorf("graph: change %x: %w", it.Item().Key(), err)
+			}
+			kept, ok := q.Filter.Match(&c)
+			if !ok {
+				continue
+			}
+			if len(page.Commits) == q.First {
+				page.HasNext = true
+				return nil
+			}
+			c.Changes = kept
+			page.Commits = append(page.Commits, c)
+		}
+		return nil
+	})
+	return page, err
+}
+
+// changesFloor returns the sequence through which the log was pruned.
+func changesFloor(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(metaChangesFloor)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var floor uint64
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return errors.New("graph: malformed change log floor")
+		}
+		floor = binary.BigEndian.Uint64(b)
+		return nil
+	})
+	return floor, err
+}
+
+// PruneChanges deletes the commits older than cutoff (by their time), in transactions of
+// at most 1,000, and records the last sequence deleted as the log's floor. It returns how
+// many it deleted. Only the serving process prunes (lodestone serve --changes-retention).
+func (s *Store) PruneChanges(cutoff time.Time) (int, error) {
+	total := 0
+	for {
+		n, more, err := s.pruneChangesOnce(cutoff)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+func (s *Store) pruneChangesOnce(cutoff time.Time) (n int, more bool, err error) {
+	defer s.lockWrites()()
+	if s.closed.Load() {
+		return 0, false, ErrClosed
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famChange}, PrefetchValues: true})
+		defer it.Close()
+		var last uint64
+		var keys [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			var c struct {
+				Seq uint64    `json:"seq"`
+				At  time.Time `json:"at"`
+			}
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &c) }); err != nil {
+				return err
+			}
+			if !c.At.Before(cutoff) || c.Seq >= s.state.Load().version {
+				break // the newest commit stays, so that the floor never passes the store
+			}
+			if len(keys) == 1000 {
+				more = true
+				break
+			}
+			keys = append(keys, it.Item().KeyCopy(nil))
+			last = c.Seq
+		}
+		it.Close()
+		for _, k := range keys {
+			// The log's own pruning, like the journal's: these keys are not graph data
+			// and incremental backups need no marker for them (Changes checks the floor).
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		if n == 0 {
+			return nil
+		}
+		return txn.Set(metaChangesFloor, u64(nil, last))
+	})
+	return n, more, err
+}
