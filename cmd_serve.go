@@ -44,6 +44,7 @@ type serveConfig struct {
 	reqLimits      server.RequestLimits
 	rateLimit      server.RateLimit
 	journalRetain  time.Duration
+	changesRetain  time.Duration
 	slowQuery      time.Duration
 	otel           bool
 }
@@ -76,6 +77,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.slowQuery, "slow-query", time.Second, "log GraphQL requests that take this long or longer, by operation name and document hash (0: off) (LODESTONE_SLOW_QUERY)")
 	fs.BoolVar(&c.otel, "otel", false, "trace GraphQL requests with OpenTelemetry over OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set (LODESTONE_OTEL)")
 	fs.DurationVar(&c.limits.Timeout, "traversal-timeout", graph.DefaultTimeout, "time limit of one traversal (LODESTONE_TRAVERSAL_TIMEOUT)")
+	fs.DurationVar(&c.changesRetain, "changes-retention", graph.DefaultChangesRetention, "how long the change log keeps a commit; clients resume the changes query within this time (0: keep everything) (LODESTONE_CHANGES_RETENTION)")
 	fs.DurationVar(&c.journalRetain, "journal-retention", graph.DefaultJournalRetention, "how long the deletion journal keeps what writes deleted; an incremental backup must follow the one before it within this time (0: keep everything) (LODESTONE_JOURNAL_RETENTION)")
 	fs.Int64Var(&c.cacheMiB, "cache", graph.DefaultCacheSize>>20, "MiB of decoded entities and adjacency lists kept for reads, retired by every write (0: none) (LODESTONE_CACHE)")
 	fs.Int64Var(&c.memLimitMiB, "memory-limit", defaultMemoryLimitMiB, "soft limit of the Go runtime's memory in MiB: near it the collector works harder (0: none; GOMEMLIMIT, when set, wins) (LODESTONE_MEMORY_LIMIT)")
@@ -127,6 +129,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.rateLimit.PerSecond < 0 || cfg.rateLimit.Burst < 0 || math.IsNaN(cfg.rateLimit.PerSecond) || math.IsInf(cfg.rateLimit.PerSecond, 0) {
 		return fmt.Errorf("--rate-limit %g and --rate-burst %d: use numbers of 0 or more", cfg.rateLimit.PerSecond, cfg.rateLimit.Burst)
 	}
+	if cfg.changesRetain < 0 {
+		return fmt.Errorf("--changes-retention %s: use a duration of 0 (keep everything) or more", cfg.changesRetain)
+	}
 	if cfg.journalRetain < 0 {
 		return fmt.Errorf("--journal-retention %s: use a duration of 0 (keep everything) or more", cfg.journalRetain)
 	}
@@ -139,7 +144,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stop()
 	setMemoryLimit(cfg.memLimitMiB, os.Getenv("GOMEMLIMIT"))
 
-	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log, CacheSize: cacheBytes(cfg.cacheMiB), JournalRetention: cfg.journalRetain})
+	store, err := graph.Open(graph.Options{Dir: cfg.data, InMemory: cfg.inMemory, Limits: cfg.limits, Logger: log, CacheSize: cacheBytes(cfg.cacheMiB), JournalRetention: cfg.journalRetain, ChangesRetention: cfg.changesRetain})
 	if err != nil {
 		return err
 	}

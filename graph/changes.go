@@ -26,6 +26,10 @@ import (
 // came after a pruned sequence is told so instead of silently missing commits.
 const famChange = 'L'
 
+// DefaultChangesRetention is how long `lodestone serve` keeps the change log's commits
+// (--changes-retention).
+const DefaultChangesRetention = 7 * 24 * time.Hour
+
 // metaChangesFloor holds the sequence through which the log was pruned (0: nothing).
 var metaChangesFloor = []byte("Mchanges/floor")
 

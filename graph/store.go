@@ -50,6 +50,11 @@ type Options struct {
 	// 0 keeps everything; `lodestone serve` passes --journal-retention (default
 	// DefaultJournalRetention, 30 days), the one-shot commands 0.
 	JournalRetention time.Duration
+	// ChangesRetention is how long the change log (changes.go) keeps a commit: a reader
+	// may resume from any sequence within this time. 0 keeps everything; `lodestone
+	// serve` passes --changes-retention (default DefaultChangesRetention, 7 days), the
+	// one-shot commands 0.
+	ChangesRetention time.Duration
 }
 
 // DefaultCacheSize is Options.CacheSize's default for a store on disk.
@@ -70,8 +75,9 @@ type Store struct {
 	reads   atomic.Uint64 // read transactions opened
 	gcStop  chan struct{}
 	gcDone  chan struct{}
-	// journalRetention is Options.JournalRetention (0: nothing is pruned).
-	journalRetention time.Duration
+	// journalRetention is Options.JournalRetention, changesRetention
+	// Options.ChangesRetention (0: nothing is pruned).
+	journalRetention, changesRetention time.Duration
 	// interrupted is true when the store is at version 0 but holds graph records: what a
 	// bulk load killed while writing leaves (ErrInterruptedLoad).
 	interrupted bool
@@ -179,7 +185,7 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("graph: read cache: %w", err)
 	}
-	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache, journalRetention: opts.JournalRetention}
+	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache, journalRetention: opts.JournalRetention, changesRetention: opts.ChangesRetention}
 	if !opts.InMemory {
 		s.dir = opts.Dir
 	}
@@ -255,6 +261,13 @@ func (s *Store) gcLoop(interval time.Duration) {
 					s.log.Warn("pruning the deletion journal", zap.Error(err))
 				} else if n > 0 {
 					s.log.Info("pruned the deletion journal", zap.Int("entries", n), zap.Duration("retention", s.journalRetention))
+				}
+			}
+			if s.changesRetention > 0 {
+				if n, err := s.PruneChanges(time.Now().Add(-s.changesRetention)); err != nil && !errors.Is(err, ErrClosed) {
+					s.log.Warn("pruning the change log", zap.Error(err))
+				} else if n > 0 {
+					s.log.Info("pruned the change log", zap.Int("commits", n), zap.Duration("retention", s.changesRetention))
 				}
 			}
 		}

@@ -668,4 +668,3 @@ func exportCSV(ctx context.Context, store *graph.Store, sel graph.ExportOptions,
 	}
 	return nil
 }
-

@@ -172,7 +172,11 @@ func authenticate(log *zap.Logger, cfg Config, store *graph.Store, next http.Han
 			ri.keyID = p.key.ID
 			ri.mu.Unlock()
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		if p.key != nil {
+			ctx = graph.WithActor(ctx, p.key.ID) // the change log names the key of each write
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

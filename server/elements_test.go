@@ -121,7 +121,9 @@ func TestElementsMatchTheTypedFields(t *testing.T) {
 	}
 
 	// Asked alone, elements is the same array.
-	var alone struct{ Subgraph struct{ Elements []cyElement } }
+	var alone struct {
+		Subgraph struct{ Elements []cyElement }
+	}
 	ts.mustQuery(t, `{ subgraph(ids: ["nzb", "hub"], depth: 1) { elements } }`, nil, &alone)
 	key := func(els []cyElement) []string {
 		var out []string

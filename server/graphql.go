@@ -6,6 +6,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +96,14 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		if r.Method == http.MethodGet {
 			ctx = context.WithValue(ctx, getKey{}, true)
 		}
+		// The last commit the answer can see: taken before a query runs, so that a client
+		// that follows the change log from it misses nothing; after a mutation, so that
+		// it includes the mutation's own commit.
+		seq := store.Seq()
 		resp := schema.Exec(ctx, req.Query, req.OperationName, req.Variables)
+		if execType == "mutation" {
+			seq = store.Seq()
+		}
 		requestErr, mutationOverGET := publicErrors(ctx, log, resp.Errors)
 		outcome = outcomeOf(resp.Errors)
 		if !requestErr {
@@ -117,6 +125,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			return
 		}
 		limits.setWorkHeader(w, ctx, estimate)
+		w.Header().Set(SeqHeader, strconv.FormatUint(seq, 10))
 		w.Header().Set("Content-Type", media+"; charset=utf-8")
 		w.WriteHeader(status)
 		w.Write(body)
