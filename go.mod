@@ -26,6 +26,8 @@ require (
 
 require golang.org/x/time v0.16.0
 
+require github.com/coder/websocket v1.8.15 // indirect
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect

@@ -156,6 +156,7 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) (*BackupHeader, error)
 		return nil, err
 	}
 	s.state.Store(reg)
+	s.commits.broadcast()
 	rep, err := s.Check(ctx)
 	if err != nil {
 		return nil, err

@@ -93,6 +93,7 @@ func (s *Store) finishBulk(reg *registry) error {
 		return err
 	}
 	s.state.Store(reg)
+	s.commits.broadcast()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"sync"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -189,6 +190,51 @@ func (ch *Change) touches(id string) bool {
 // Seq returns the sequence of the last commit (the store version).
 func (s *Store) Seq() uint64 { return s.state.Load().version }
 
+// commitSignal wakes the readers waiting for the next commit (WaitCommit): its channel is
+// closed, and replaced, at every commit.
+type commitSignal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (c *commitSignal) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *commitSignal) broadcast() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// WaitCommit blocks until the store holds a commit after seq and returns the last
+// sequence, or returns ctx's error. It is how subscriptions and webhooks follow the log
+// live without polling.
+func (s *Store) WaitCommit(ctx context.Context, seq uint64) (uint64, error) {
+	for {
+		wake := s.commits.wait()
+		if last := s.Seq(); last > seq {
+			return last, nil
+		}
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
 // ChangesQuery asks for the commits after After, at most First of them, filtered.
 type ChangesQuery struct {
 	After  uint64
@@ -203,6 +249,9 @@ type ChangesPage struct {
 	HasNext bool
 	// Seq is the last commit of the store when the page was read.
 	Seq uint64
+	// Through is the sequence the page read through: every commit up to it either is in
+	// Commits or did not match. A reader that goes on asks for the commits after it.
+	Through uint64
 }
 
 // maxChangesScanned bounds the commits one page reads that the filter drops: a filter
@@ -229,9 +278,11 @@ func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, erro
 		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famChange}, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		scanned := 0
+		handled := q.After // every commit up to it is in the page or did not match
 		for it.Seek(changeKey(q.After + 1)); it.Valid(); it.Next() {
+			seq := binary.BigEndian.Uint64(it.Item().Key()[1:])
 			if scanned++; scanned > maxChangesScanned {
-				page.HasNext = true
+				page.HasNext, page.Through = true, handled
 				return nil
 			}
 			if err := v.charge(1); err != nil {
@@ -243,15 +294,20 @@ func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, erro
 			}
 			kept, ok := q.Filter.Match(&c)
 			if !ok {
+				handled = seq
 				continue
 			}
 			if len(page.Commits) == q.First {
-				page.HasNext = true
+				page.HasNext, page.Through = true, handled
 				return nil
 			}
 			c.Changes = kept
 			page.Commits = append(page.Commits, c)
+			handled = seq
 		}
+		// The snapshot holds every commit up to the version read with it, and maybe one
+		// committed since: the page went through both.
+		page.Through = max(handled, v.reg.version)
 		return nil
 	})
 	return page, err

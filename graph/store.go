@@ -78,6 +78,8 @@ type Store struct {
 	// journalRetention is Options.JournalRetention, changesRetention
 	// Options.ChangesRetention (0: nothing is pruned).
 	journalRetention, changesRetention time.Duration
+	// commits wakes WaitCommit after every commit (changes.go).
+	commits commitSignal
 	// interrupted is true when the store is at version 0 but holds graph records: what a
 	// bulk load killed while writing leaves (ErrInterruptedLoad).
 	interrupted bool
@@ -213,6 +215,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.commits.broadcast() // waiters see the store closed
 	if s.gcStop != nil {
 		close(s.gcStop)
 		<-s.gcDone

@@ -119,6 +119,7 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 		return 0, err
 	}
 	s.state.Store(w.reg)
+	s.commits.broadcast()
 	return w.reg.version, nil
 }
 

@@ -123,6 +123,11 @@ func requireRole(ctx context.Context, need graph.Role, what string) error {
 	return graph.Errorf(graph.EFORBIDDEN, "%s needs the %s role; this API key (%s) has the %s role", what, need, p.key.ID, p.role)
 }
 
+// isWebSocketUpgrade reports whether r opens a WebSocket on /graphql.
+func isWebSocketUpgrade(r *http.Request) bool {
+	return r.URL.Path == "/graphql" && r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
 // mutationAllowed is the check at the top of every mutation resolver: POST only, and
 // the role the mutation needs.
 func mutationAllowed(ctx context.Context, field string, need graph.Role) error {
@@ -163,6 +168,9 @@ func authenticate(log *zap.Logger, cfg Config, store *graph.Store, next http.Han
 				return
 			}
 			p = principal{key: key, role: key.Role}
+		} else if anon == graph.RoleNone && isWebSocketUpgrade(r) {
+			// Browsers cannot give a WebSocket a header: the graphql-ws transport takes
+			// the key from connection_init and refuses the connection without one.
 		} else if anon == graph.RoleNone {
 			writeAuthError(w, r, http.StatusUnauthorized, graph.Errorf(graph.EUNAUTHENTICATED, "this server requires an API key: send it as \"Authorization: Bearer <key>\""))
 			return

@@ -75,6 +75,13 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		execType, execName := operationOf(req.Query, req.OperationName) // the operation that runs
 		opName = execName
 		setOperationName(r.Context(), execName)
+		if execType == "subscription" {
+			// Streams are served by transport_sse.go and transport_ws.go (withStreams).
+			refused := limitRefusal(media, "a subscription needs a stream: send it with Accept: text/event-stream (GraphQL over Server-Sent Events), or over a WebSocket with the graphql-transport-ws subprotocol")
+			refused.code = graph.EINVALID
+			refused.write(w, media)
+			return
+		}
 		// Limits (limits.go): refuse what is too big before anything runs; an expensive
 		// request waits for one of the few slots for expensive work.
 		estimate, release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)

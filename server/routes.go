@@ -12,8 +12,10 @@ import (
 // addRoutes maps the whole HTTP surface.
 func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.Schema, m *metrics) {
 	limits := newGuard(cfg.Limits, schema, store) // shared by /graphql and /queries (limits.go)
-	// Large answers are gzipped for clients that accept it (compress.go).
-	gql := compressLarge(handleGraphQL(log, cfg, store, schema, limits, m))
+	// Large answers are gzipped for clients that accept it (compress.go); streams
+	// (subscriptions over SSE or graphql-ws) go out as they come.
+	gql := withStreams(compressLarge(handleGraphQL(log, cfg, store, schema, limits, m)),
+		handleSSE(log, cfg, store, schema, limits), handleWebSocket(log, cfg, store, schema, limits))
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("/graphql", methodNotAllowed("GET, POST"))
