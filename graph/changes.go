@@ -2,12 +2,12 @@ package graph
 
 import (
 	"context"
-	"sync"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
