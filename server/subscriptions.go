@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 
 	"github.com/graph-gophers/graphql-go"
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/loaders"
+	"go.uber.org/zap"
 )
 
 // Subscription resolvers (schema.graphql's Subscription). Transports are in
@@ -84,4 +88,107 @@ func (s *subscriptionResolver) Changes(ctx context.Context, args struct {
 func (s *subscriptionResolver) readContext(ctx context.Context) context.Context {
 	l := RequestLimits{}.withDefaults()
 	return graph.WithWork(ctx, graph.NewWork(int64(l.MaxCost), DefaultWorkTime))
+}
+
+// SavedQueryResult watches a saved query: its result now, then its result again after
+// each commit (several commits that arrive while a run is under way are handled by one
+// run), sent only when it differs from the last one sent.
+func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct {
+	Name      string
+	Variables *JSON
+	Version   *int32
+}) (<-chan *savedQueryResultResolver, error) {
+	vars := map[string]any{}
+	if args.Variables != nil && len(args.Variables.raw) > 0 && string(args.Variables.raw) != "null" {
+		if err := json.Unmarshal(args.Variables.raw, &vars); err != nil || vars == nil {
+			return nil, graph.Invalid("variables", "must be a JSON object of parameter values, e.g. {\"company\": \"mp-materials\"}")
+		}
+	}
+	version := 0
+	if args.Version != nil {
+		if *args.Version < 1 {
+			return nil, graph.Invalid("version", "must be 1 or more")
+		}
+		version = int(*args.Version)
+	}
+	sq, err := s.store.SavedQuery(ctx, args.Name, version)
+	if err != nil {
+		return nil, err
+	}
+	schema := schemaFrom(ctx)
+	run := func() (*savedQueryResultResolver, error) {
+		seq := s.store.Seq()
+		rctx, cancel := context.WithTimeout(s.readContext(ctx), Config{}.withDefaults().RequestTimeout)
+		defer cancel()
+		resp, err := runSaved(loaders.NewContext(rctx, loaders.New(s.store)), schema, sq, vars)
+		if err != nil {
+			return nil, err
+		}
+		out := &savedQueryResultResolver{seq: seq}
+		if len(resp.Data) > 0 && string(resp.Data) != "null" {
+			out.data = &JSON{raw: resp.Data}
+		}
+		if len(resp.Errors) > 0 {
+			publicErrors(ctx, zap.NewNop(), resp.Errors)
+			raw, _ := json.Marshal(resp.Errors)
+			out.errors = &JSON{raw: raw}
+		}
+		return out, nil
+	}
+	first, err := run() // a variables error is the subscription's, before any event
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *savedQueryResultResolver)
+	go func() {
+		defer close(out)
+		// last is the result sent last (graphql-go may still be reading it: never
+		// modified); seen is the sequence the results are known through.
+		last, next, seen := first, first, first.seq
+		for {
+			if next != nil {
+				select {
+				case out <- next:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if _, err := s.store.WaitCommit(ctx, seen); err != nil {
+				return
+			}
+			r, err := run()
+			if err != nil {
+				return
+			}
+			seen, next = r.seq, nil
+			if !r.sameAs(last) {
+				r.changed = true
+				last, next = r, r
+			}
+		}
+	}()
+	return out, nil
+}
+
+type savedQueryResultResolver struct {
+	seq          uint64
+	data, errors *JSON
+	changed      bool
+}
+
+func (r *savedQueryResultResolver) Seq() string   { return strconv.FormatUint(r.seq, 10) }
+func (r *savedQueryResultResolver) Data() *JSON   { return r.data }
+func (r *savedQueryResultResolver) Errors() *JSON { return r.errors }
+func (r *savedQueryResultResolver) Changed() bool { return r.changed }
+
+// sameAs reports whether r and o hold the same data and errors, byte for byte (the
+// executor writes fields in the document's order, so equal results are equal bytes).
+func (r *savedQueryResultResolver) sameAs(o *savedQueryResultResolver) bool {
+	raw := func(j *JSON) string {
+		if j == nil {
+			return ""
+		}
+		return string(j.raw)
+	}
+	return raw(r.data) == raw(o.data) && raw(r.errors) == raw(o.errors)
 }

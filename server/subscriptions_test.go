@@ -243,3 +243,46 @@ func TestSubscriptionOverWebSocket(t *testing.T) {
 		t.Errorf("a second subscribe with a running id: %v, want close 4409", err)
 	}
 }
+
+// TestWatchedSavedQuery: savedQueryResult sends the result at once, then a new one only
+// when a commit changes it.
+func TestWatchedSavedQuery(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	ts.mustQuery(t, `mutation($in: SavedQueryInput!) { saveQuery(input: $in) { name } }`, map[string]any{"in": map[string]any{
+		"name": "owners-of", "query": `query($id: ID!) { entity(id: $id) { relationships(direction: IN, types: ["OWNS"]) { edges { node { from { id } share } } } } }`}}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := sseEvents(t, ts, ctx, `subscription { savedQueryResult(name: "owners-of", variables: {id: "nzb"}) { seq data errors changed } }`, nil)
+	type result struct {
+		Data struct {
+			SavedQueryResult struct {
+				Seq     string
+				Data    json.RawMessage
+				Errors  json.RawMessage
+				Changed bool
+			}
+		}
+	}
+	read := func() (r result) {
+		e := waitEvent(t, events)
+		if err := json.Unmarshal([]byte(e), &r); err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		return r
+	}
+	first := read().Data.SavedQueryResult
+	if first.Changed || !strings.Contains(string(first.Data), `"nre"`) || first.Seq != strconv.FormatUint(ts.store.Seq(), 10) {
+		t.Fatalf("first result: %+v", first)
+	}
+	ts.upsert(t, "unrelated") // leaves the result as it was: nothing sent
+	ts.mustQuery(t, `mutation { upsertRelationship(input: {type: "OWNS", from: "hub", to: "nzb", share: 0.01}) { id } }`, nil, nil)
+	second := read().Data.SavedQueryResult
+	if !second.Changed || !strings.Contains(string(second.Data), `"hub"`) || second.Seq != strconv.FormatUint(ts.store.Seq(), 10) {
+		t.Fatalf("after an owner was added: %+v (store at %d)", second, ts.store.Seq())
+	}
+	select {
+	case e := <-events:
+		t.Fatalf("a result more than the changes: %s", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
