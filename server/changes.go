@@ -125,11 +125,29 @@ func (r *changeResolver) Relationship(ctx context.Context) *relationshipResolver
 	}
 	return newRelationshipResolver(r.ch.Relationship, r.root, ctx, nil)
 }
-func (r *changeResolver) Type() *string { return strOrNil(r.ch.Type) }
+// Type, From and To identify a relationship change's relationship, upserted or deleted:
+// read them rather than relationship.from and .to, which resolve to the entities as they
+// are now (an end deleted since then is null).
+func (r *changeResolver) Type() *string {
+	if rel := r.ch.Relationship; rel != nil {
+		return &rel.Type
+	}
+	return strOrNil(r.ch.Type)
+}
+
 func (r *changeResolver) From() *graphql.ID {
+	if rel := r.ch.Relationship; rel != nil {
+		return idOrNil(rel.From)
+	}
 	return idOrNil(r.ch.From)
 }
-func (r *changeResolver) To() *graphql.ID { return idOrNil(r.ch.To) }
+
+func (r *changeResolver) To() *graphql.ID {
+	if rel := r.ch.Relationship; rel != nil {
+		return idOrNil(rel.To)
+	}
+	return idOrNil(r.ch.To)
+}
 
 func idOrNil(s string) *graphql.ID {
 	if s == "" {
