@@ -51,4 +51,33 @@ const sse = createSSEClient({ url: `${base}/graphql`, headers: { Authorization: 
 const c2 = await firstCommit(sse, 'node-sse');
 console.log(`sse ${c2.seq} ${c2.changes[0].op} ${c2.changes[0].id}`);
 sse.dispose();
+
+// Disconnected, three writes are made; each client resumes with after = the last seq it
+// saw and must receive exactly those three commits, in order.
+await write('node-missed-1');
+await write('node-missed-2');
+await write('node-missed-3');
+async function resume(client, name, after) {
+  const seqs = [];
+  await new Promise((resolve, reject) => {
+    const query = `subscription($after: String) { changes(after: $after, ids: ["node-missed-1", "node-missed-2", "node-missed-3"]) { seq changes { id } } }`;
+    const stop = client.subscribe({ query, variables: { after } }, {
+      next: (r) => {
+        if (r.errors) return reject(new Error(JSON.stringify(r.errors)));
+        seqs.push(`${r.data.changes.seq}:${r.data.changes.changes[0].id}`);
+        if (seqs.length === 3) { setTimeout(() => { stop(); resolve(); }, 300); }
+      },
+      error: reject,
+      complete: () => {},
+    });
+    setTimeout(() => reject(new Error('resume: not three commits within 10 s')), 10000);
+  });
+  console.log(`${name} resumed ${seqs.join(' ')}`);
+}
+const ws2 = createWSClient({ url: base.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: auth } });
+await resume(ws2, 'ws', c2.seq);
+await ws2.dispose();
+const sse2 = createSSEClient({ url: `${base}/graphql`, headers: { Authorization: auth } });
+await resume(sse2, 'sse', c2.seq);
+sse2.dispose();
 process.exit(0);
