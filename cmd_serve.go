@@ -46,6 +46,7 @@ type serveConfig struct {
 	journalRetain  time.Duration
 	changesRetain  time.Duration
 	slowQuery      time.Duration
+	watchInterval  time.Duration
 	otel           bool
 }
 
@@ -74,6 +75,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.limits.MaxSubgraph, "max-subgraph", graph.DefaultMaxSubgraph, "result cap: the most entities a subgraph or supplyChain lists, and the longest answer of owners, holdings, beneficialOwners and exposure (LODESTONE_MAX_SUBGRAPH)")
 	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
 	fs.IntVar(&c.limits.MaxVisits, "max-visits", graph.DefaultMaxVisits, "relationships one traversal may examine (LODESTONE_MAX_VISITS)")
+	fs.DurationVar(&c.watchInterval, "watch-interval", server.DefaultWatchInterval, "how often, at most, a watched saved query (savedQueryResult) runs again after commits that change graph data (LODESTONE_WATCH_INTERVAL)")
 	fs.DurationVar(&c.slowQuery, "slow-query", time.Second, "log GraphQL requests that take this long or longer, by operation name and document hash (0: off) (LODESTONE_SLOW_QUERY)")
 	fs.BoolVar(&c.otel, "otel", false, "trace GraphQL requests with OpenTelemetry over OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set (LODESTONE_OTEL)")
 	fs.DurationVar(&c.limits.Timeout, "traversal-timeout", graph.DefaultTimeout, "time limit of one traversal (LODESTONE_TRAVERSAL_TIMEOUT)")
@@ -124,7 +126,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srvCfg := server.Config{
 		MaxBodyBytes: cfg.maxBody, RequestTimeout: cfg.requestTimeout, Version: version,
 		SavedQueriesOnly: cfg.savedOnly, Auth: authMode, AnonymousWrites: cfg.anonWrites, Limits: cfg.reqLimits,
-		RateLimit: cfg.rateLimit,
+		RateLimit: cfg.rateLimit, WatchInterval: cfg.watchInterval,
 	}
 	if cfg.rateLimit.PerSecond < 0 || cfg.rateLimit.Burst < 0 || math.IsNaN(cfg.rateLimit.PerSecond) || math.IsInf(cfg.rateLimit.PerSecond, 0) {
 		return fmt.Errorf("--rate-limit %g and --rate-burst %d: use numbers of 0 or more", cfg.rateLimit.PerSecond, cfg.rateLimit.Burst)

@@ -50,6 +50,9 @@ type Config struct {
 	Tracer tracer.Tracer
 	// RateLimit caps the requests of each client (ratelimit.go); the zero value none.
 	RateLimit RateLimit
+	// WatchInterval is how often, at most, a watched saved query (savedQueryResult) runs
+	// again after commits (default DefaultWatchInterval, 1 s).
+	WatchInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/graph-gophers/graphql-go"
 	"github.com/lodestone-kg/lodestone/graph"
@@ -91,8 +92,9 @@ func (s *subscriptionResolver) readContext(ctx context.Context) context.Context 
 }
 
 // SavedQueryResult watches a saved query: its result now, then its result again after
-// each commit (several commits that arrive while a run is under way are handled by one
-// run), sent only when it differs from the last one sent.
+// the commits that change graph data — at most once per watch interval (Config.
+// WatchInterval), the commits of one interval sharing a run — sent only when it differs
+// from the last one sent.
 func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct {
 	Name      string
 	Variables *JSON
@@ -145,6 +147,8 @@ func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct
 		// last is the result sent last (graphql-go may still be reading it: never
 		// modified); seen is the sequence the results are known through.
 		last, next, seen := first, first, first.seq
+		interval := watchIntervalFrom(ctx)
+		lastRun := time.Now()
 		for {
 			if next != nil {
 				select {
@@ -156,6 +160,26 @@ func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct
 			if _, err := s.store.WaitCommit(ctx, seen); err != nil {
 				return
 			}
+			// Only a commit that changed graph data (an entity, a relationship, a source)
+			// can change a saved query's result; one that changed only saved queries or
+			// keys cannot.
+			touched, err := s.store.Changes(s.readContext(ctx), graph.ChangesQuery{After: seen, First: 1,
+				Filter: graph.ChangeFilter{Kinds: []graph.ItemKind{graph.KindEntityItem, graph.KindRelationshipItem, graph.KindSourceItem}}})
+			if err != nil {
+				return
+			}
+			if len(touched.Commits) == 0 {
+				seen = max(seen, touched.Through)
+				next = nil
+				continue
+			}
+			// At most one run per interval: the commits that come meanwhile share it.
+			select {
+			case <-time.After(time.Until(lastRun.Add(interval))):
+			case <-ctx.Done():
+				return
+			}
+			lastRun = time.Now()
 			r, err := run()
 			if err != nil {
 				return
@@ -168,6 +192,24 @@ func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct
 		}
 	}()
 	return out, nil
+}
+
+// DefaultWatchInterval is how often, at most, a watched saved query is run again
+// (Config.WatchInterval, --watch-interval).
+const DefaultWatchInterval = time.Second
+
+type watchIntervalKey struct{}
+
+// withWatchInterval returns ctx carrying the interval of watched saved queries.
+func withWatchInterval(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, watchIntervalKey{}, d)
+}
+
+func watchIntervalFrom(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(watchIntervalKey{}).(time.Duration); ok && d > 0 {
+		return d
+	}
+	return DefaultWatchInterval
 }
 
 type savedQueryResultResolver struct {

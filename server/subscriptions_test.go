@@ -247,7 +247,7 @@ func TestSubscriptionOverWebSocket(t *testing.T) {
 // TestWatchedSavedQuery: savedQueryResult sends the result at once, then a new one only
 // when a commit changes it.
 func TestWatchedSavedQuery(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{WatchInterval: 50 * time.Millisecond})
 	ts.mustQuery(t, `mutation($in: SavedQueryInput!) { saveQuery(input: $in) { name } }`, map[string]any{"in": map[string]any{
 		"name": "owners-of", "query": `query($id: ID!) { entity(id: $id) { relationships(direction: IN, types: ["OWNS"]) { edges { node { from { id } share } } } } }`}}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
