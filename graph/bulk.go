@@ -75,7 +75,7 @@ func (s *Store) finishBulk(reg *registry) error {
 	reg.version++
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	w := &writer{txn: txn, reg: reg, bulk: true}
+	w := &writer{txn: txn, reg: reg, bulk: true, noLog: s.noChangeLog}
 	if err := w.commitMeta(); err != nil {
 		return err
 	}

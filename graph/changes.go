@@ -115,6 +115,9 @@ func actorFrom(ctx context.Context) string {
 
 // logCommit writes the commit record of w, which is about to commit as w.reg.version.
 func (w *writer) logCommit(at time.Time) error {
+	if w.noLog {
+		return nil // benchmarks of the log's cost only (Store.noChangeLog)
+	}
 	c := Commit{Seq: w.reg.version, At: at.UTC(), Actor: w.actor, Bulk: w.bulk, Changes: w.changes}
 	if c.Changes == nil {
 		c.Changes = []Change{}

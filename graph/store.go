@@ -80,6 +80,9 @@ type Store struct {
 	journalRetention, changesRetention time.Duration
 	// commits wakes WaitCommit after every commit (changes.go).
 	commits commitSignal
+	// noChangeLog turns the change log off, for the benchmarks that measure its cost
+	// only: nothing else sets it.
+	noChangeLog bool
 	// interrupted is true when the store is at version 0 but holds graph records: what a
 	// bulk load killed while writing leaves (ErrInterruptedLoad).
 	interrupted bool

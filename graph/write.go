@@ -96,7 +96,7 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	w := &writer{txn: txn, reg: s.state.Load().clone(), actor: actorFrom(ctx)}
+	w := &writer{txn: txn, reg: s.state.Load().clone(), actor: actorFrom(ctx), noLog: s.noChangeLog}
 	if err := fn(w); err != nil {
 		return 0, err
 	}
@@ -197,6 +197,7 @@ type writer struct {
 	actor   string
 	bulk    bool
 	changes []Change
+	noLog   bool // Store.noChangeLog
 }
 
 // del deletes key in the write's transaction and notes it for the deletion journal. Every
