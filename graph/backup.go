@@ -155,6 +155,10 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) (*BackupHeader, error)
 	if err != nil {
 		return nil, err
 	}
+	s.recent.reset()
+	if err := s.loadChangesFloor(); err != nil {
+		return nil, err
+	}
 	s.state.Store(reg)
 	s.commits.broadcast()
 	rep, err := s.Check(ctx)

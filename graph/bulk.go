@@ -92,6 +92,10 @@ func (s *Store) finishBulk(reg *registry) error {
 	if err := s.db.Sync(); err != nil && !errors.Is(err, badger.ErrInvalidRequest) {
 		return err
 	}
+	s.recent.reset()
+	if w.logged != nil {
+		s.recent.add(w.logged)
+	}
 	s.state.Store(reg)
 	s.commits.broadcast()
 	return nil

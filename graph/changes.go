@@ -113,7 +113,9 @@ func actorFrom(ctx context.Context) string {
 	return id
 }
 
-// logCommit writes the commit record of w, which is about to commit as w.reg.version.
+// logCommit writes the commit record of w, which is about to commit as w.reg.version,
+// and keeps it in w.logged for the recent-commits cache (which the caller fills once the
+// transaction has committed).
 func (w *writer) logCommit(at time.Time) error {
 	if w.noLog {
 		return nil // benchmarks of the log's cost only (Store.noChangeLog)
@@ -126,7 +128,63 @@ func (w *writer) logCommit(at time.Time) error {
 	if err != nil {
 		return err
 	}
+	w.logged = &c
 	return w.txn.Set(changeKey(c.Seq), raw)
+}
+
+// recentCommits keeps the last commits decoded in memory, so that live followers (a
+// thousand subscriptions woken by one commit) read it there instead of each reading and
+// decoding it from the store. It holds consecutive sequences only: a commit too large to
+// keep, or a restore, empties it, and readers then go to the store.
+type recentCommits struct {
+	mu   sync.RWMutex
+	list []Commit
+}
+
+// Limits of recentCommits: how many commits, and the most changes one may have to be kept.
+const (
+	recentCommitsMax    = 256
+	recentCommitChanges = 1000
+)
+
+// add keeps c, which follows the last commit kept (or starts the list again).
+func (r *recentCommits) add(c *Commit) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(c.Changes) > recentCommitChanges || len(r.list) > 0 && r.list[len(r.list)-1].Seq+1 != c.Seq {
+		r.list = nil
+		if len(c.Changes) > recentCommitChanges {
+			return
+		}
+	}
+	if len(r.list) == recentCommitsMax {
+		r.list = append(make([]Commit, 0, recentCommitsMax), r.list[recentCommitsMax/4:]...) // drop the oldest quarter
+	}
+	r.list = append(r.list, *c)
+}
+
+func (r *recentCommits) reset() {
+	r.mu.Lock()
+	r.list = nil
+	r.mu.Unlock()
+}
+
+// after returns the kept commits after seq through through, and whether the list covers
+// all of them.
+func (r *recentCommits) after(seq, through uint64) ([]Commit, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(r.list) == 0 || r.list[0].Seq > seq+1 || r.list[len(r.list)-1].Seq < through {
+		return nil, false
+	}
+	i := int(seq + 1 - r.list[0].Seq)
+	if seq+1 < r.list[0].Seq {
+		i = 0
+	}
+	if i > len(r.list) {
+		return nil, true
+	}
+	return slices.Clone(r.list[i:]), true
 }
 
 // changed records a change of the write for the log.
@@ -269,6 +327,9 @@ func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, erro
 		return nil, err
 	}
 	page := &ChangesPage{Commits: []Commit{}}
+	if s.changesFromMemory(q, page) {
+		return page, nil
+	}
 	err := s.read(ctx, Date{}, func(v *txnView) error {
 		floor, err := changesFloor(v.txn)
 		if err != nil {
@@ -316,6 +377,39 @@ func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, erro
 	return page, err
 }
 
+// changesFromMemory answers q from the recent commits when they cover everything after
+// q.After up to the store's sequence, and the log was not pruned past q.After; it reports
+// whether it did. It pages and filters exactly as the read from the store does.
+func (s *Store) changesFromMemory(q ChangesQuery, page *ChangesPage) bool {
+	seq := s.Seq()
+	if q.After < s.changesFloor.Load() || q.After > seq {
+		return false
+	}
+	list, ok := s.recent.after(q.After, seq)
+	if !ok {
+		return false
+	}
+	page.Seq = seq
+	handled := q.After
+	for i := range list {
+		c := list[i]
+		kept, match := q.Filter.Match(&c)
+		if !match {
+			handled = c.Seq
+			continue
+		}
+		if len(page.Commits) == q.First {
+			page.HasNext, page.Through = true, handled
+			return true
+		}
+		c.Changes = kept
+		page.Commits = append(page.Commits, c)
+		handled = c.Seq
+	}
+	page.Through = max(handled, seq)
+	return true
+}
+
 // changesFloor returns the sequence through which the log was pruned.
 func changesFloor(txn *badger.Txn) (uint64, error) {
 	item, err := txn.Get(metaChangesFloor)
@@ -334,6 +428,18 @@ func changesFloor(txn *badger.Txn) (uint64, error) {
 		return nil
 	})
 	return floor, err
+}
+
+// loadChangesFloor reads the log's floor into memory (at open, after a prune or a
+// restore), for changesFromMemory.
+func (s *Store) loadChangesFloor() error {
+	return s.db.View(func(txn *badger.Txn) error {
+		floor, err := changesFloor(txn)
+		if err == nil {
+			s.changesFloor.Store(floor)
+		}
+		return err
+	})
 }
 
 // PruneChanges deletes the commits older than cutoff (by their time), in transactions of
@@ -392,5 +498,8 @@ func (s *Store) pruneChangesOnce(cutoff time.Time) (n int, more bool, err error)
 		}
 		return txn.Set(metaChangesFloor, u64(nil, last))
 	})
+	if err == nil && n > 0 {
+		s.loadChangesFloor()
+	}
 	return n, more, err
 }

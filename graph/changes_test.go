@@ -61,6 +61,28 @@ func TestChangeLog(t *testing.T) {
 	}
 
 	got := allChanges(t, s, ChangeFilter{})
+	// The recent commits kept in memory and the log in the store give the same pages.
+	for _, f := range []ChangeFilter{{}, {IDs: []string{"nzb"}}, {Kinds: []ItemKind{KindSavedQueryItem}}} {
+		for after := uint64(0); after <= s.Seq(); after++ {
+			for _, first := range []int{1, 2, 100} {
+				q := ChangesQuery{After: after, First: first, Filter: f}
+				var mem ChangesPage
+				if !s.changesFromMemory(q, &mem) {
+					t.Fatalf("after %d: the recent commits do not cover the log", after)
+				}
+				saved := s.recent.list
+				s.recent.list = nil
+				disk, err := s.Changes(context.Background(), q)
+				s.recent.list = saved
+				if err != nil {
+					t.Fatal(err)
+				}
+				if describe(mem.Commits) != describe(disk.Commits) || mem.HasNext != disk.HasNext || mem.Through != disk.Through || mem.Seq != disk.Seq {
+					t.Fatalf("%+v: memory %s %v %d, store %s %v %d", q, describe(mem.Commits), mem.HasNext, mem.Through, describe(disk.Commits), disk.HasNext, disk.Through)
+				}
+			}
+		}
+	}
 	want := `1: UPSERT SOURCE src-test UPSERT ENTITY nre UPSERT ENTITY nzb UPSERT ENTITY zhaobao UPSERT ENTITY societe UPSERT ENTITY lynas UPSERT ENTITY weld UPSERT RELATIONSHIP o1 UPSERT RELATIONSHIP o2 UPSERT RELATIONSHIP OPERATES:lynas->weld UPSERT RELATIONSHIP s1
 2: UPSERT ENTITY x
 3:

@@ -78,8 +78,11 @@ type Store struct {
 	// journalRetention is Options.JournalRetention, changesRetention
 	// Options.ChangesRetention (0: nothing is pruned).
 	journalRetention, changesRetention time.Duration
-	// commits wakes WaitCommit after every commit (changes.go).
-	commits commitSignal
+	// commits wakes WaitCommit after every commit; recent keeps the last commits and
+	// changesFloor the log's floor in memory (changes.go).
+	commits      commitSignal
+	recent       recentCommits
+	changesFloor atomic.Uint64
 	// noChangeLog turns the change log off, for the benchmarks that measure its cost
 	// only: nothing else sets it.
 	noChangeLog bool
@@ -203,6 +206,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.state.Store(reg)
+	if err := s.loadChangesFloor(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if reg.version == 0 {
 		s.interrupted = hasKeys(db, famNode) || hasKeys(db, famOut)
 	}

@@ -118,6 +118,9 @@ func (s *Store) commit(ctx context.Context, fn func(w *writer) error) (uint64, e
 	if err := txn.Commit(); err != nil {
 		return 0, err
 	}
+	if w.logged != nil {
+		s.recent.add(w.logged) // before the version is published: readers of it find it kept
+	}
 	s.state.Store(w.reg)
 	s.commits.broadcast()
 	return w.reg.version, nil
@@ -197,7 +200,8 @@ type writer struct {
 	actor   string
 	bulk    bool
 	changes []Change
-	noLog   bool // Store.noChangeLog
+	noLog   bool    // Store.noChangeLog
+	logged  *Commit // what logCommit wrote, for Store.recent
 }
 
 // del deletes key in the write's transaction and notes it for the deletion journal. Every
