@@ -125,6 +125,7 @@ func (r *changeResolver) Relationship(ctx context.Context) *relationshipResolver
 	}
 	return newRelationshipResolver(r.ch.Relationship, r.root, ctx, nil)
 }
+
 // Type, From and To identify a relationship change's relationship, upserted or deleted:
 // read them rather than relationship.from and .to, which resolve to the entities as they
 // are now (an end deleted since then is null).
