@@ -26,6 +26,9 @@ import (
 // see it alive and a closed connection is noticed.
 const sseHeartbeat = 15 * time.Second
 
+// sseWriteTimeout is how long an event may wait for a slow reader.
+const sseWriteTimeout = 10 * time.Second
+
 // wantsEventStream reports whether r asks for text/event-stream.
 func wantsEventStream(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
@@ -120,6 +123,7 @@ func handleSSE(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.
 			select {
 			case v, ok := <-results:
 				if !ok {
+					rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 					w.Write([]byte("event: complete\ndata:\n\n"))
 					rc.Flush()
 					return
@@ -134,11 +138,16 @@ func handleSSE(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.
 					log.Error("encode event", zap.String("request_id", requestID(ctx)), zap.Error(err))
 					return
 				}
+				// Nothing is queued for a slow reader (the subscription reads the log as it
+				// sends); one that does not take an event within sseWriteTimeout is
+				// disconnected, and resumes from the last seq it received.
+				rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 				if err := writeEvent(w, "next", body); err != nil {
 					return
 				}
 				rc.Flush()
 			case <-heartbeat.C:
+				rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 				if _, err := w.Write([]byte(":\n\n")); err != nil {
 					return
 				}

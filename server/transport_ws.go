@@ -30,6 +30,11 @@ const (
 	wsInitTimeout  = 10 * time.Second
 	wsMaxMessage   = 1 << 20
 	wsMaxOperation = 100 // subscriptions one connection may run at once
+	// wsWriteTimeout is how long a message may wait for a slow client. Nothing is queued
+	// for it meanwhile (a subscription reads the log as it sends), so a slow client costs
+	// no memory; past the timeout the connection is closed with a reason, and the client
+	// resumes from the last seq it received.
+	wsWriteTimeout = 10 * time.Second
 )
 
 // wsMessage is one message of the protocol, either way.
@@ -84,7 +89,7 @@ func (s *wsSession) send(ctx context.Context, m wsMessage) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
 	defer cancel()
 	return s.conn.Write(wctx, websocket.MessageText, raw)
 }
@@ -268,6 +273,11 @@ func (s *wsSession) run(ctx context.Context, id string, req graphQLRequest) {
 			return
 		}
 		if err := s.send(ctx, wsMessage{ID: id, Type: "next", Payload: body}); err != nil {
+			if ctx.Err() == nil {
+				// The client did not take a message within the write timeout: nothing is
+				// buffered for it; it resumes from the last seq it saw.
+				s.conn.Close(websocket.StatusPolicyViolation, "the client read too slowly; reconnect and resume the subscription with after = the last seq received")
+			}
 			return
 		}
 	}
