@@ -57,6 +57,7 @@ const (
 	KindSavedQueryItem   ItemKind = "SAVED_QUERY"
 	kindAPIKeyItem       ItemKind = "API_KEY"
 	kindPersistedItem    ItemKind = "PERSISTED_QUERY"
+	kindWebhookItem      ItemKind = "WEBHOOK" // webhooks.go: URL, secret and delivery cursor
 )
 
 // Public reports whether clients may see changes of kind k.

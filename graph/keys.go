@@ -29,6 +29,7 @@ import (
 //	S       'S' · source id (UTF-8)                        JSON Source
 //	Q       'Q' · …                                        saved and persisted queries (savedquery.go)
 //	A       'A' · API key id (hex)                         0x02 · JSON APIKey: hash of the secret, role (apikeys.go)
+//	W       'W' · webhook id (hex)                         0x02 · JSON Webhook: URL, secret, filter or saved query, delivery cursor (webhooks.go)
 //	J       'J' · store version[8]                         0x01 · unix seconds (uvarint) · the keys that write deleted (journal.go)
 //
 // Q and A are outside the graph: Check, Export and BulkLoad do not read them as graph
