@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -87,6 +89,12 @@ func (s *subscriptionResolver) Changes(ctx context.Context, args struct {
 
 // readContext gives one read of a subscription its own work budget.
 func (s *subscriptionResolver) readContext(ctx context.Context) context.Context {
+	return subscriptionReadContext(ctx)
+}
+
+// subscriptionReadContext gives one read of a lasting stream (a subscription, a
+// webhook) its own work budget.
+func subscriptionReadContext(ctx context.Context) context.Context {
 	l := RequestLimits{}.withDefaults()
 	return graph.WithWork(ctx, graph.NewWork(int64(l.MaxCost), DefaultWorkTime))
 }
@@ -118,80 +126,96 @@ func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct
 		return nil, err
 	}
 	schema := schemaFrom(ctx)
-	run := func() (*savedQueryResultResolver, error) {
-		seq := s.store.Seq()
-		rctx, cancel := context.WithTimeout(s.readContext(ctx), Config{}.withDefaults().RequestTimeout)
-		defer cancel()
-		resp, err := runSaved(loaders.NewContext(rctx, loaders.New(s.store)), schema, sq, vars)
-		if err != nil {
-			return nil, err
-		}
-		out := &savedQueryResultResolver{seq: seq}
-		if len(resp.Data) > 0 && string(resp.Data) != "null" {
-			out.data = &JSON{raw: resp.Data}
-		}
-		if len(resp.Errors) > 0 {
-			publicErrors(ctx, zap.NewNop(), resp.Errors)
-			raw, _ := json.Marshal(resp.Errors)
-			out.errors = &JSON{raw: raw}
-		}
-		return out, nil
-	}
-	first, err := run() // a variables error is the subscription's, before any event
+	first, err := runSavedQueryResult(ctx, s.store, schema, sq, vars) // a variables error is the subscription's, before any event
 	if err != nil {
 		return nil, err
 	}
 	out := make(chan *savedQueryResultResolver)
 	go func() {
 		defer close(out)
-		// last is the result sent last (graphql-go may still be reading it: never
-		// modified); seen is the sequence the results are known through.
-		last, next, seen := first, first, first.seq
-		interval := watchIntervalFrom(ctx)
-		lastRun := time.Now()
-		for {
-			if next != nil {
-				select {
-				case out <- next:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if _, err := s.store.WaitCommit(ctx, seen); err != nil {
-				return
-			}
-			// Only a commit that changed graph data (an entity, a relationship, a source)
-			// can change a saved query's result; one that changed only saved queries or
-			// keys cannot.
-			touched, err := s.store.Changes(s.readContext(ctx), graph.ChangesQuery{After: seen, First: 1,
-				Filter: graph.ChangeFilter{Kinds: []graph.ItemKind{graph.KindEntityItem, graph.KindRelationshipItem, graph.KindSourceItem}}})
-			if err != nil {
-				return
-			}
-			if len(touched.Commits) == 0 {
-				seen = max(seen, touched.Through)
-				next = nil
-				continue
-			}
-			// At most one run per interval: the commits that come meanwhile share it.
+		send := func(r *savedQueryResultResolver) error {
 			select {
-			case <-time.After(time.Until(lastRun.Add(interval))):
+			case out <- r:
+				return nil
 			case <-ctx.Done():
-				return
-			}
-			lastRun = time.Now()
-			r, err := run()
-			if err != nil {
-				return
-			}
-			seen, next = r.seq, nil
-			if !r.sameAs(last) {
-				r.changed = true
-				last, next = r, r
+				return ctx.Err()
 			}
 		}
+		if send(first) != nil {
+			return
+		}
+		watchSavedQuery(ctx, s.store, schema, sq, vars, first.seq, first.digest(), watchIntervalFrom(ctx), send)
 	}()
 	return out, nil
+}
+
+// runSavedQueryResult runs sq with vars on the store as it is now, as a result of
+// savedQueryResult (changed false). Errors: those of runSaved (a variable missing or
+// ill-typed), before anything runs.
+func runSavedQueryResult(ctx context.Context, store *graph.Store, schema *graphql.Schema, sq *graph.SavedQuery, vars map[string]any) (*savedQueryResultResolver, error) {
+	seq := store.Seq()
+	rctx, cancel := context.WithTimeout(subscriptionReadContext(ctx), Config{}.withDefaults().RequestTimeout)
+	defer cancel()
+	resp, err := runSaved(loaders.NewContext(rctx, loaders.New(store)), schema, sq, vars)
+	if err != nil {
+		return nil, err
+	}
+	out := &savedQueryResultResolver{seq: seq}
+	if len(resp.Data) > 0 && string(resp.Data) != "null" {
+		out.data = &JSON{raw: resp.Data}
+	}
+	if len(resp.Errors) > 0 {
+		publicErrors(ctx, zap.NewNop(), resp.Errors)
+		raw, _ := json.Marshal(resp.Errors)
+		out.errors = &JSON{raw: raw}
+	}
+	return out, nil
+}
+
+// watchSavedQuery follows the log after seen and runs sq again after the commits that
+// change graph data — at most once per interval, the commits of one interval sharing a
+// run — calling emit (with changed true) with each result whose digest differs from the
+// last one's (digest, at first). It returns when ctx ends, when the store fails, or with
+// emit's error; emit may block (a webhook retrying its delivery).
+func watchSavedQuery(ctx context.Context, store *graph.Store, schema *graphql.Schema, sq *graph.SavedQuery, vars map[string]any,
+	seen uint64, digest string, interval time.Duration, emit func(*savedQueryResultResolver) error) error {
+	lastRun := time.Now()
+	for {
+		if _, err := store.WaitCommit(ctx, seen); err != nil {
+			return err
+		}
+		// Only a commit that changed graph data (an entity, a relationship, a source)
+		// can change a saved query's result; one that changed only saved queries, keys
+		// or webhooks cannot.
+		touched, err := store.Changes(subscriptionReadContext(ctx), graph.ChangesQuery{After: seen, First: 1,
+			Filter: graph.ChangeFilter{Kinds: []graph.ItemKind{graph.KindEntityItem, graph.KindRelationshipItem, graph.KindSourceItem}}})
+		if err != nil {
+			return err
+		}
+		if len(touched.Commits) == 0 {
+			seen = max(seen, touched.Through)
+			continue
+		}
+		// At most one run per interval: the commits that come meanwhile share it.
+		select {
+		case <-time.After(time.Until(lastRun.Add(interval))):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		lastRun = time.Now()
+		r, err := runSavedQueryResult(ctx, store, schema, sq, vars)
+		if err != nil {
+			return err
+		}
+		seen = r.seq
+		if d := r.digest(); d != digest {
+			// r is sent and not modified after (graphql-go may still be reading it).
+			r.changed, digest = true, d
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // DefaultWatchInterval is how often, at most, a watched saved query is run again
@@ -223,14 +247,16 @@ func (r *savedQueryResultResolver) Data() *JSON   { return r.data }
 func (r *savedQueryResultResolver) Errors() *JSON { return r.errors }
 func (r *savedQueryResultResolver) Changed() bool { return r.changed }
 
-// sameAs reports whether r and o hold the same data and errors, byte for byte (the
-// executor writes fields in the document's order, so equal results are equal bytes).
-func (r *savedQueryResultResolver) sameAs(o *savedQueryResultResolver) bool {
-	raw := func(j *JSON) string {
-		if j == nil {
-			return ""
+// digest is the SHA-256 (hex) of r's data and errors: equal for results that are the
+// same byte for byte (the executor writes fields in the document's order, so equal
+// results are equal bytes). A webhook keeps it, not the result, to compare new ones to.
+func (r *savedQueryResultResolver) digest() string {
+	h := sha256.New()
+	for _, j := range []*JSON{r.data, r.errors} {
+		if j != nil {
+			h.Write(j.raw)
 		}
-		return string(j.raw)
+		h.Write([]byte{0}) // data "x" and no errors differ from no data and errors "x"
 	}
-	return raw(r.data) == raw(o.data) && raw(r.errors) == raw(o.errors)
+	return hex.EncodeToString(h.Sum(nil))
 }
