@@ -48,6 +48,13 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("POST /admin/keys/{id}/revoke", requireRoleHandler(graph.RoleAdmin, "revoking an API key", handleRevokeKey(log, store)))
 	mux.Handle("/admin/keys/{id}/revoke", methodNotAllowed("POST"))
 
+	// Webhooks (webhooks.go): admin only; StartWebhooks delivers them.
+	mux.Handle("GET /admin/webhooks", requireRoleHandler(graph.RoleAdmin, "listing webhooks", handleListWebhooks(log, store)))
+	mux.Handle("POST /admin/webhooks", requireRoleHandler(graph.RoleAdmin, "registering a webhook", handleCreateWebhook(log, store, schema)))
+	mux.Handle("/admin/webhooks", methodNotAllowed("GET, POST"))
+	mux.Handle("DELETE /admin/webhooks/{id}", requireRoleHandler(graph.RoleAdmin, "deleting a webhook", handleDeleteWebhook(log, store)))
+	mux.Handle("/admin/webhooks/{id}", methodNotAllowed("DELETE"))
+
 	// The explorer (web/): the page at /, its files under /ui/, GraphiQL at /graphiql.
 	explorer := web.Handler()
 	mux.Handle("GET /{$}", explorer)
