@@ -47,6 +47,7 @@ type serveConfig struct {
 	changesRetain  time.Duration
 	slowQuery      time.Duration
 	watchInterval  time.Duration
+	hooksPrivate   bool // --webhook-allow-private
 	otel           bool
 }
 
@@ -76,6 +77,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.limits.MaxDepth, "max-depth", graph.DefaultMaxDepth, "cap of depth/maxDepth arguments (LODESTONE_MAX_DEPTH)")
 	fs.IntVar(&c.limits.MaxVisits, "max-visits", graph.DefaultMaxVisits, "relationships one traversal may examine (LODESTONE_MAX_VISITS)")
 	fs.DurationVar(&c.watchInterval, "watch-interval", server.DefaultWatchInterval, "how often, at most, a watched saved query (savedQueryResult) runs again after commits that change graph data (LODESTONE_WATCH_INTERVAL)")
+	fs.BoolVar(&c.hooksPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses, refused by default (LODESTONE_WEBHOOK_ALLOW_PRIVATE)")
 	fs.DurationVar(&c.slowQuery, "slow-query", time.Second, "log GraphQL requests that take this long or longer, by operation name and document hash (0: off) (LODESTONE_SLOW_QUERY)")
 	fs.BoolVar(&c.otel, "otel", false, "trace GraphQL requests with OpenTelemetry over OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set (LODESTONE_OTEL)")
 	fs.DurationVar(&c.limits.Timeout, "traversal-timeout", graph.DefaultTimeout, "time limit of one traversal (LODESTONE_TRAVERSAL_TIMEOUT)")
@@ -209,6 +211,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// Webhook deliveries (server/webhooks.go) stop, and store their cursors, before the
+	// store closes.
+	hookSchema, err := server.ParseSchema(schemaSDL, store, log)
+	if err != nil {
+		return err
+	}
+	hooksCtx, stopHooks := context.WithCancel(ctx)
+	waitHooks := server.StartWebhooks(hooksCtx, log, store, hookSchema, server.WebhookOptions{AllowPrivate: cfg.hooksPrivate, WatchInterval: cfg.watchInterval})
+	defer func() { stopHooks(); waitHooks() }()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
