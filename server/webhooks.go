@@ -440,10 +440,20 @@ func (k *webhookRun) followLog(ctx context.Context) error {
 // followSavedQuery delivers the saved query's new results (watchSavedQuery), from the
 // result the webhook's cursor and digest stand for.
 func (k *webhookRun) followSavedQuery(ctx context.Context) error {
+	seq := k.store.Seq()
 	sq, err := k.store.SavedQuery(ctx, k.h.SavedQuery.Name, 0)
+	if graph.ErrorCode(err) == graph.ENOTFOUND {
+		// Deleted since: wait until it is saved again (or the webhook deleted).
+		k.log.Warn("webhook waits: its saved query was deleted", zap.String("saved_query", k.h.SavedQuery.Name))
+	}
+	for graph.ErrorCode(err) == graph.ENOTFOUND {
+		if seq, err = k.store.WaitCommit(ctx, seq); err != nil {
+			return err
+		}
+		sq, err = k.store.SavedQuery(ctx, k.h.SavedQuery.Name, 0)
+	}
 	if err != nil {
-		k.log.Warn("webhook not delivered: its saved query cannot be read", zap.String("saved_query", k.h.SavedQuery.Name), zap.Error(err))
-		return nil
+		return err
 	}
 	vars, e := webhookVariables(k.h.SavedQuery.Variables)
 	if e != nil {
