@@ -415,7 +415,8 @@ func TestWebhookSavedQuery(t *testing.T) {
 	}
 	rc := newReceiver(t, nil)
 	h := createHook(t, ts, `{"url":"`+rc.URL+`","secret":"`+hookSecret+`","savedQuery":{"name":"nzb-name","variables":{"id":"nzb"}}}`)
-	startHooks(t, ts, testHookOptions(&fakeClock{t: time.Now()}))
+	opts := testHookOptions(&fakeClock{t: time.Now()})
+	stop := startHooks(t, ts, opts)
 
 	rename(t, ts, "weld", "Mount Weld II") // the result does not change
 	time.Sleep(100 * time.Millisecond)
@@ -437,6 +438,22 @@ func TestWebhookSavedQuery(t *testing.T) {
 	}
 	rename(t, ts, "nzb", "Northern Zhaobao II") // same name again: same result
 	rc.none(t, 200*time.Millisecond)
+
+	// A restart sends nothing while the result is the one delivered, and the result
+	// changed while no dispatcher ran once one runs again.
+	waitFor(t, func() bool { return listHooks(t, ts)[0].Delivery.LastSeq == strconv.FormatUint(s, 10) }, "the cursor at the delivered result")
+	stop()
+	stop = startHooks(t, ts, opts)
+	rename(t, ts, "weld", "Mount Weld III")
+	rc.none(t, 200*time.Millisecond)
+	stop()
+	s = rename(t, ts, "nzb", "Northern Zhaobao III")
+	startHooks(t, ts, opts)
+	d = rc.next(t)
+	if err := json.Unmarshal(d.body, &r); err != nil || r.Data.Entity.Name != "Northern Zhaobao III" || r.Seq != strconv.FormatUint(s, 10) {
+		t.Fatalf("after a restart: %s, want the result changed meanwhile", d.body)
+	}
+	rc.none(t, 100*time.Millisecond)
 }
 
 // TestWebhookAdminInput: bad input is refused with the field named and nothing stored;
