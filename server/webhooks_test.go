@@ -517,3 +517,28 @@ func TestWebhookClientRefusesPrivateAddresses(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestWebhookTimeoutIsRetried: an attempt that gets no answer within the timeout fails
+// and is retried with the same Lodestone-Seq.
+func TestWebhookTimeoutIsRetried(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	rc := newReceiver(t, func(n int, _ delivery) int {
+		if n == 1 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		return 200
+	})
+	createHook(t, ts, `{"url":"`+rc.URL+`","secret":"`+hookSecret+`","filter":{}}`)
+	opts := testHookOptions(&fakeClock{t: time.Now()})
+	opts.Timeout = 100 * time.Millisecond
+	startHooks(t, ts, opts)
+	s1 := rename(t, ts, "nzb", "A")
+	first, second := rc.next(t), rc.next(t)
+	if want := strconv.FormatUint(s1, 10); first.seq != want || second.seq != want {
+		t.Fatalf("attempts with Lodestone-Seq %s and %s, want %s twice", first.seq, second.seq, want)
+	}
+	waitFor(t, func() bool {
+		d := listHooks(t, ts)[0].Delivery
+		return d.LastSeq == strconv.FormatUint(s1, 10) && d.Delivered == 1
+	}, "the retried delivery made")
+}
