@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/lodestone-kg/lodestone/graph"
+	gqlast "github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 	"go.uber.org/zap"
 )
 
@@ -91,13 +93,11 @@ func hasPersistedQuery(ext map[string]any) bool {
 	return ok
 }
 
-// admit prepares req to run: it fills req.Query from an APQ hash and enforces the
-// allow-list. It returns nil when the request may run, or the answer to send instead.
+// admit prepares req to run: it fills req.Query from an APQ hash. It returns nil when
+// the request may run (after allow, which enforces the allow-list on the parsed
+// document), or the answer to send instead.
 func (p *persistedQueries) admit(ctx context.Context, req *graphQLRequest) *refusal {
 	if !hasPersistedQuery(req.Extensions) {
-		if p.savedOnly {
-			return p.check(ctx, req.Query, graph.QueryHash(req.Query))
-		}
 		return nil
 	}
 	pq, ok := req.Extensions["persistedQuery"].(map[string]any)
@@ -121,15 +121,15 @@ func (p *persistedQueries) admit(ctx context.Context, req *graphQLRequest) *refu
 			return &refusal{status: http.StatusOK, code: codePersistedQueryNotFound, message: msgPersistedQueryNotFound}
 		}
 		req.Query = doc
+		req.stored = true
 		return nil
 	}
 	if graph.QueryHash(req.Query) != hash {
 		return invalidRequest("provided sha does not match query: extensions.persistedQuery.sha256Hash must be the SHA-256 of the query text, in lower-case hex")
 	}
-	if p.savedOnly {
-		return p.check(ctx, req.Query, hash)
+	if !p.savedOnly {
+		p.cache.put(hash, req.Query)
 	}
-	p.cache.put(hash, req.Query)
 	return nil
 }
 
@@ -170,12 +170,14 @@ func (p *persistedQueries) lookup(ctx context.Context, hash string) (string, boo
 	return "", false, err
 }
 
-// check enforces the allow-list on a document sent in full.
-func (p *persistedQueries) check(ctx context.Context, doc, hash string) *refusal {
-	if onlySavedQueryFields(doc) {
+// allow enforces the allow-list, in allow-list mode, on a request that admit let
+// through: parsed is its document (nil when it does not parse). A document admit found
+// by its hash is saved or approved (the allow-list mode caches nothing).
+func (p *persistedQueries) allow(ctx context.Context, req *graphQLRequest, parsed *gqlast.QueryDocument) *refusal {
+	if !p.savedOnly || req.stored || savedOnlyOperations(parsed) {
 		return nil
 	}
-	_, found, err := p.lookup(ctx, hash)
+	_, found, err := p.lookup(ctx, graph.QueryHash(req.Query))
 	if err != nil {
 		p.log.Error("allow-list lookup", zap.String("request_id", requestID(ctx)), zap.Error(err))
 		return &refusal{status: http.StatusInternalServerError, code: graph.EINTERNAL, message: "internal error"}
@@ -186,18 +188,26 @@ func (p *persistedQueries) check(ctx context.Context, doc, hash string) *refusal
 	return nil
 }
 
-// onlySavedQueryFields reports whether every operation of doc is a query that selects
-// only fields that list, show or run saved queries (no fragments at the top level).
-func onlySavedQueryFields(doc string) bool {
-	d, err := parseDocument(doc)
-	if err != nil {
+// onlySavedQueryFields reports whether every operation of the document src is a query
+// that selects only fields that list, show or run saved queries (savedOnlyOperations).
+func onlySavedQueryFields(src string) bool {
+	doc, err := parser.ParseQuery(&gqlast.Source{Input: src})
+	return err == nil && savedOnlyOperations(doc)
+}
+
+// savedOnlyOperations reports whether every operation of doc (nil when it does not
+// parse) is a query that selects only fields that list, show or run saved queries (no
+// fragments at the top level).
+func savedOnlyOperations(doc *gqlast.QueryDocument) bool {
+	if doc == nil || len(doc.Operations) == 0 {
 		return false
 	}
-	for _, op := range d.ops {
-		if op.typ != "query" || op.spreads || len(op.fields) == 0 {
+	for _, op := range doc.Operations {
+		fields := topFields(op)
+		if op.Operation != gqlast.Query || len(fields) == 0 {
 			return false
 		}
-		for _, f := range op.fields {
+		for _, f := range fields {
 			if !slices.Contains(savedOnlyFields, f) {
 				return false
 			}

@@ -29,6 +29,8 @@ type graphQLRequest struct {
 	OperationName string         `json:"operationName"`
 	Variables     map[string]any `json:"variables"`
 	Extensions    map[string]any `json:"extensions"`
+
+	stored bool // the document was found by its APQ hash (apq.go)
 }
 
 // handleGraphQL serves GraphQL over HTTP: POST with a JSON body, or GET with query,
@@ -72,7 +74,15 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 			refused.write(w, media)
 			return
 		}
-		execType, execName := operationOf(req.Query, req.OperationName) // the operation that runs
+		// The document is parsed once, here, for the allow-list, operation naming and the
+		// cost estimate (graphql-go parses it again to run it).
+		parsed, parseErr := parseRequest(req.Query)
+		if refused := pq.allow(r.Context(), &req, parsed); refused != nil {
+			outcome = refused.code
+			refused.write(w, media)
+			return
+		}
+		execType, execName := operationOfParsed(parsed, req.Query, req.OperationName) // the operation that runs
 		opName = execName
 		setOperationName(r.Context(), execName)
 		if execType == "subscription" {
@@ -84,7 +94,7 @@ func handleGraphQL(log *zap.Logger, cfg Config, store *graph.Store, schema *grap
 		}
 		// Limits (limits.go): refuse what is too big before anything runs; an expensive
 		// request waits for one of the few slots for expensive work.
-		estimate, release, refused := limits.admit(r.Context(), media, req.Query, req.OperationName, req.Variables)
+		estimate, release, refused := limits.admitParsed(r.Context(), media, req.Query, parsed, parseErr, req.OperationName, req.Variables)
 		if refused != nil {
 			limits.setWorkHeader(w, r.Context(), estimate) // used=0: nothing ran
 			refused.write(w, media)

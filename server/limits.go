@@ -11,7 +11,6 @@ import (
 	"github.com/graph-gophers/graphql-go"
 	"github.com/lodestone-kg/lodestone/graph"
 	gqlast "github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // RequestLimits caps what one GraphQL request may ask for, checked before any resolver
@@ -133,18 +132,25 @@ func (g *guard) savedLookup(ctx context.Context) savedLookup {
 // admit checks a request before it runs: length, aliases, introspection, cost, then a
 // slot when it is expensive. It returns the function that releases the slot (call it
 // when the request is done), or the answer to send instead. A document that does not
-// parse is let through: graphql-go reports it, and nothing runs.
+// parse is let through when graphql-go refuses it too (it reports it, and nothing runs);
+// otherwise it is INVALID_INPUT.
 func (g *guard) admit(ctx context.Context, media, query, opName string, vars map[string]any) (cost float64, release func(), refused *refusal) {
+	doc, err := parseRequest(query)
+	return g.admitParsed(ctx, media, query, doc, err, opName, vars)
+}
+
+// admitParsed is admit on a document parsed once at the edge (parseRequest): doc and
+// parseErr are what parseRequest returned for query.
+func (g *guard) admitParsed(ctx context.Context, media, query string, doc *gqlast.QueryDocument, parseErr error, opName string, vars map[string]any) (cost float64, release func(), refused *refusal) {
 	release = func() {}
 	if len(query) > maxQueryLength {
 		return 0, release, limitRefusal(media, fmt.Sprintf("the query is %d bytes long; this server accepts at most %d", len(query), maxQueryLength))
 	}
-	doc, err := parser.ParseQuery(&gqlast.Source{Input: query})
-	if err != nil {
+	if parseErr != nil {
 		if len(g.schema.Validate(query)) > 0 {
 			return 0, release, nil // graphql-go refuses it too, with its own message
 		}
-		return 0, release, invalidRequest("the document does not parse: " + err.Error())
+		return 0, release, invalidRequest("the document does not parse: " + parseErr.Error())
 	}
 	est, ok := estimateCost(g.schema, doc, opName, vars, g.store.Limits(), g.savedLookup(ctx))
 	if !ok {

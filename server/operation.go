@@ -1,5 +1,40 @@
 package server
 
+import (
+	gqlast "github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// parseRequest parses a request's document once, at the edge, for the allow-list
+// (apq.go), operation naming (operationOfParsed) and the cost estimate (guard.admit).
+// A document over maxQueryLength is not parsed (admit refuses it); graphql-go parses
+// again to execute, as it keeps its parser internal. It returns nil and the error for a
+// document that does not parse.
+func parseRequest(query string) (*gqlast.QueryDocument, error) {
+	if len(query) > maxQueryLength {
+		return nil, nil
+	}
+	doc, err := parser.ParseQuery(&gqlast.Source{Input: query})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// operationOfParsed is operationOf on a parsed document (nil when src does not parse:
+// operationOf then reads src's top level).
+func operationOfParsed(doc *gqlast.QueryDocument, src, operationName string) (opType, name string) {
+	if doc == nil {
+		return operationOf(src, operationName)
+	}
+	for _, op := range doc.Operations {
+		if operationName != "" && op.Name == operationName || operationName == "" && len(doc.Operations) == 1 {
+			return string(op.Operation), op.Name
+		}
+	}
+	return "query", operationName
+}
+
 // operationOf returns the type (query, mutation or subscription) and name of the
 // operation of doc that a request with operationName runs: the one so named, or the
 // only one when operationName is empty. It reads only the top level of the document

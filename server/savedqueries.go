@@ -15,6 +15,8 @@ import (
 	"github.com/graph-gophers/graphql-go/ast"
 	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 	"github.com/lodestone-kg/lodestone/graph"
+	gqlast "github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Saved queries: named GraphQL documents with parameters and a version history, kept by
@@ -141,43 +143,44 @@ func prepareSavedQuery(schema *graphql.Schema, in *savedQueryInput) (*graph.Save
 	if err := validateDocument(schema, "input.query", q.Query, defaults); err != nil {
 		return nil, err
 	}
-	doc, err := parseDocument(q.Query)
+	doc, err := parser.ParseQuery(&gqlast.Source{Input: q.Query})
 	if err != nil {
 		return nil, graph.Invalid("input.query", "%v", err)
 	}
-	if n := len(doc.ops); n != 1 {
+	if n := len(doc.Operations); n != 1 {
 		return nil, graph.Invalid("input.query", "holds %d operations; a saved query holds exactly one (save each as its own query)", n)
 	}
-	op := doc.ops[0]
-	if op.typ != "query" {
-		return nil, graph.Invalid("input.query", "is a %s; saved queries must be queries, which only read", op.typ)
+	op := doc.Operations[0]
+	if op.Operation != gqlast.Query {
+		return nil, graph.Invalid("input.query", "is a %s; saved queries must be queries, which only read", op.Operation)
 	}
-	if slices.Contains(op.fields, "runSavedQuery") {
+	if slices.Contains(topFields(op), "runSavedQuery") {
 		return nil, graph.Invalid("input.query", "runs a saved query; a saved query cannot run saved queries (save the inner document under its own name instead)")
 	}
-	declared := map[string]*varDef{}
-	for _, v := range op.vars {
-		if slices.Contains(reservedParams, v.name) {
-			return nil, graph.Invalid("input.query", "declares $%s, a name reserved by GET /queries/{name}?%s=…; rename the variable", v.name, v.name)
+	declared := map[string]bool{}
+	for _, v := range op.VariableDefinitions {
+		if slices.Contains(reservedParams, v.Variable) {
+			return nil, graph.Invalid("input.query", "declares $%s, a name reserved by GET /queries/{name}?%s=…; rename the variable", v.Variable, v.Variable)
 		}
-		declared[v.name] = v
+		declared[v.Variable] = true
 	}
 	for name := range defaults {
-		if declared[name] == nil {
+		if !declared[name] {
 			return nil, graph.Invalid("input.variables."+name, "the document declares no variable $%s", name)
 		}
 	}
-	for _, v := range op.vars {
-		p := graph.QueryParam{Name: v.name, Type: v.typ.String()}
-		if d, ok := defaults[v.name]; ok {
-			if err := checkValue(schema, v.typ, d, v.name); err != nil {
-				return nil, paramError("input.variables."+v.name, err)
+	for _, v := range op.VariableDefinitions {
+		typ := typeRefOf(v.Type)
+		p := graph.QueryParam{Name: v.Variable, Type: typ.String()}
+		if d, ok := defaults[v.Variable]; ok {
+			if err := checkValue(schema, typ, d, v.Variable); err != nil {
+				return nil, paramError("input.variables."+v.Variable, err)
 			}
 			p.Default, _ = json.Marshal(d)
-		} else if v.hasDefault {
-			p.Default, _ = json.Marshal(v.def)
+		} else if v.DefaultValue != nil {
+			p.Default, _ = json.Marshal(constValue(v.DefaultValue))
 		}
-		p.Required = v.typ.nonNull && p.Default == nil
+		p.Required = typ.nonNull && p.Default == nil
 		q.Params = append(q.Params, p)
 	}
 	return q, nil
@@ -637,4 +640,86 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// maxNesting bounds the nesting of the values and types saved queries check.
+const maxNesting = 128
+
+// typeRef is a GraphQL type reference: a named type or a list, maybe non-null.
+type typeRef struct {
+	name    string   // the named type; "" for a list
+	elem    *typeRef // the element type of a list
+	nonNull bool
+}
+
+func (t typeRef) String() string {
+	s := t.name
+	if t.elem != nil {
+		s = "[" + t.elem.String() + "]"
+	}
+	if t.nonNull {
+		s += "!"
+	}
+	return s
+}
+
+// typeRefOf converts gqlparser's type reference.
+func typeRefOf(t *gqlast.Type) typeRef {
+	r := typeRef{name: t.NamedType, nonNull: t.NonNull}
+	if t.Elem != nil {
+		elem := typeRefOf(t.Elem)
+		r.name, r.elem = "", &elem
+	}
+	return r
+}
+
+// parseTypeRef reads a type written as in a document ("[String!]!").
+func parseTypeRef(s string) (typeRef, error) {
+	doc, err := parser.ParseQuery(&gqlast.Source{Input: "query($v: " + s + ") { __typename }"})
+	if err != nil || len(doc.Operations) != 1 || len(doc.Operations[0].VariableDefinitions) != 1 {
+		return typeRef{}, fmt.Errorf("server: %q is not a GraphQL type", s)
+	}
+	t := doc.Operations[0].VariableDefinitions[0].Type
+	if t.String() != strings.TrimSpace(s) {
+		return typeRef{}, fmt.Errorf("server: %q is not a GraphQL type", s)
+	}
+	return typeRefOf(t), nil
+}
+
+// constValue is a constant value of a document as JSON-like Go data: numbers keep
+// their text (json.Number), enum values become strings.
+func constValue(v *gqlast.Value) any {
+	switch v.Kind {
+	case gqlast.IntValue, gqlast.FloatValue:
+		return json.Number(v.Raw)
+	case gqlast.StringValue, gqlast.BlockValue, gqlast.EnumValue:
+		return v.Raw
+	case gqlast.BooleanValue:
+		return v.Raw == "true"
+	case gqlast.ListValue:
+		list := make([]any, len(v.Children))
+		for i, c := range v.Children {
+			list[i] = constValue(c.Value)
+		}
+		return list
+	case gqlast.ObjectValue:
+		obj := make(map[string]any, len(v.Children))
+		for _, c := range v.Children {
+			obj[c.Name] = constValue(c.Value)
+		}
+		return obj
+	}
+	return nil // null (variables cannot appear in a constant)
+}
+
+// topFields returns the names (not aliases) of op's top-level fields, and "" for each
+// fragment spread or inline fragment there, whose fields it does not list.
+func topFields(op *gqlast.OperationDefinition) []string {
+	names := make([]string, len(op.SelectionSet))
+	for i, sel := range op.SelectionSet {
+		if f, ok := sel.(*gqlast.Field); ok {
+			names[i] = f.Name
+		}
+	}
+	return names
 }
