@@ -31,7 +31,7 @@ const (
 )
 
 // ImportFormats lists the formats Import reads.
-var ImportFormats = []string{FormatJSONL, FormatCSV, FormatBODS, FormatGLEIF}
+var ImportFormats = []string{FormatJSONL, FormatCSV, FormatBODS, FormatGLEIF, FormatFtM}
 
 // Input is one file to import. Import reads it more than once (a validation pass, then a
 // write pass), so Open must return a fresh reader of the same bytes each time.
@@ -104,8 +104,10 @@ func decoderFor(format string) (decoder, error) {
 		return decodeBODS, nil
 	case FormatGLEIF:
 		return decodeGLEIF, nil
+	case FormatFtM:
+		return decodeFtM, nil
 	}
-	return nil, graph.Invalid("format", "%q is not an import format; use jsonl, csv, bods or gleif", format)
+	return nil, graph.Invalid("format", "%q is not an import format; use jsonl, csv, bods, gleif or ftm", format)
 }
 
 // open opens in for one pass: its bytes count towards the progress bar and, when env
