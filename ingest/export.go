@@ -28,13 +28,13 @@ const (
 )
 
 // ExportFormats lists the formats Export writes.
-var ExportFormats = []string{FormatJSONL, FormatGraphML, FormatGEXF, FormatCytoscape, FormatCSV}
+var ExportFormats = []string{FormatJSONL, FormatGraphML, FormatGEXF, FormatCytoscape, FormatCSV, FormatFtM}
 
 // ContentType returns the media type of an export format (csv is a zip archive of
 // sources.csv, entities.csv and relationships.csv when written to one stream).
 func ContentType(format string) string {
 	switch format {
-	case FormatJSONL:
+	case FormatJSONL, FormatFtM:
 		return "application/x-ndjson"
 	case FormatGraphML:
 		return "application/graphml+xml"
@@ -84,6 +84,7 @@ type ExportSummary struct {
 //     "source","target","label",…}}, properties kept as nested JSON.
 //   - csv: a zip archive of neo4j-admin import CSV files (sources.csv, entities.csv,
 //     relationships.csv) that `lodestone import --format csv` reads back; see ExportCSVDir.
+//   - ftm: FollowTheMoney entity JSON lines that `import --format ftm` reads back; see exportFtM.
 //
 // Every format but jsonl reads the snapshot twice (once to learn the attribute types).
 // The output streams: Export holds one record at a time, a 1 MiB buffer and the
@@ -107,6 +108,8 @@ func Export(ctx context.Context, store *graph.Store, w io.Writer, format string,
 		})
 	case FormatGraphML, FormatGEXF, FormatCytoscape:
 		err = exportXMLish(ctx, store, bw, format, sel, sum)
+	case FormatFtM:
+		err = exportFtM(ctx, store, bw, sel, sum)
 	case FormatCSV:
 		zw := zip.NewWriter(bw)
 		err = exportCSV(ctx, store, sel, sum, func(name string) (io.Writer, error) { return zw.Create(name) })
@@ -114,7 +117,7 @@ func Export(ctx context.Context, store *graph.Store, w io.Writer, format string,
 			err = zw.Close()
 		}
 	default:
-		return nil, graph.Invalid("format", "%q is not an export format; use jsonl, graphml, gexf, cytoscape or csv", format)
+		return nil, graph.Invalid("format", "%q is not an export format; use jsonl, graphml, gexf, cytoscape, csv or ftm", format)
 	}
 	if err == nil {
 		err = bw.Flush()
