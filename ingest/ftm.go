@@ -231,6 +231,9 @@ func ftmParse(file string, line int, b []byte) (*ftmRecord, *graph.Error) {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field := te.Field
+			if field == "properties" {
+				field = ftmBadProperty(b)
+			}
 			if field == "" {
 				field = "(line)"
 			}
@@ -245,6 +248,29 @@ func ftmParse(file string, line int, b []byte) (*ftmRecord, *graph.Error) {
 		return nil, rowError(file, line, "schema", "is missing; every FtM entity names its schema")
 	}
 	return &rec, nil
+}
+
+// ftmBadProperty names the first property (in key order) of a line whose value is not a
+// list of strings.
+func ftmBadProperty(b []byte) string {
+	var raw struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(b, &raw) != nil {
+		return "properties"
+	}
+	keys := make([]string, 0, len(raw.Properties))
+	for k := range raw.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var vals []string
+		if json.Unmarshal(raw.Properties[k], &vals) != nil {
+			return "properties." + k
+		}
+	}
+	return "properties"
 }
 
 func ftmSanctionOf(file string, line int, rec *ftmRecord) (*ftmSanction, *graph.Error) {
