@@ -21,7 +21,7 @@ import (
 // ends in .zip) or to standard output, and prints a summary on stderr.
 func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
-	format := fs.String("format", "jsonl", "output format: jsonl, graphml, gexf, cytoscape or csv (LODESTONE_FORMAT)")
+	format := fs.String("format", "jsonl", "output format: jsonl, graphml, gexf, cytoscape, csv or ftm (LODESTONE_FORMAT)")
 	data := fs.String("data", "./data", "folder of the Badger store (LODESTONE_DATA)")
 	remote := fs.String("url", "", "export from the running server at this URL instead (LODESTONE_URL)")
 	key := fs.String("key", "", "API key for --url, sent as Authorization: Bearer; the whole graph needs an admin key, a subgraph (--seeds) a reader key (LODESTONE_KEY)")
@@ -35,7 +35,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	if !contains(ingest.ExportFormats, *format) {
-		return fmt.Errorf("export: --format %q: use jsonl, graphml, gexf, cytoscape or csv", *format)
+		return fmt.Errorf("export: --format %q: use jsonl, graphml, gexf, cytoscape, csv or ftm", *format)
 	}
 	sel, gerr := server.ExportSelection(*seeds, *depth, *types, *direction, *asOf)
 	if gerr != nil {

@@ -58,7 +58,7 @@ type importConfig struct {
 func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg importConfig
 	fs := newFlagSet("import", stderr)
-	fs.StringVar(&cfg.format, "format", "jsonl", "input format: jsonl, csv, bods or gleif (LODESTONE_FORMAT)")
+	fs.StringVar(&cfg.format, "format", "jsonl", "input format: jsonl, csv, bods, gleif or ftm (LODESTONE_FORMAT)")
 	fs.StringVar(&cfg.data, "data", "./data", "folder of the Badger store, which no server may be using (LODESTONE_DATA)")
 	fs.StringVar(&cfg.url, "url", "", "import into the running server at this URL instead (e.g. http://localhost:8080) (LODESTONE_URL)")
 	fs.BoolVar(&cfg.skipInvalid, "skip-invalid", false, "write bad rows to the rejects file instead of failing (LODESTONE_SKIP_INVALID)")
@@ -69,7 +69,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fs.BoolVar(&cfg.noBulk, "no-bulk", false, "write an empty store through batches instead of the StreamWriter bulk load (LODESTONE_NO_BULK)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file (for go tool pprof)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: lodestone import --format jsonl|csv|bods|gleif [flags] FILE…")
+		fmt.Fprintln(stderr, "Usage: lodestone import --format jsonl|csv|bods|gleif|ftm [flags] FILE…")
 		fs.PrintDefaults()
 	}
 	files, err := parseFlagsAndFiles(fs, args, getenv)
@@ -81,7 +81,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("import: name at least one file")
 	}
 	if !contains(ingest.ImportFormats, cfg.format) {
-		return fmt.Errorf("import: --format %q: use jsonl, csv, bods or gleif", cfg.format)
+		return fmt.Errorf("import: --format %q: use jsonl, csv, bods, gleif or ftm", cfg.format)
 	}
 	if cfg.url != "" {
 		return importRemote(ctx, cfg, files, stdout)
