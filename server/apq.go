@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/savedquery"
 	gqlast "github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 	"go.uber.org/zap"
@@ -203,7 +204,7 @@ func savedOnlyOperations(doc *gqlast.QueryDocument) bool {
 		return false
 	}
 	for _, op := range doc.Operations {
-		fields := topFields(op)
+		fields := savedquery.TopFields(op)
 		if op.Operation != gqlast.Query || len(fields) == 0 {
 			return false
 		}

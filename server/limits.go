@@ -10,6 +10,7 @@ import (
 
 	"github.com/graph-gophers/graphql-go"
 	"github.com/lodestone-kg/lodestone/graph"
+	"github.com/lodestone-kg/lodestone/savedquery"
 	gqlast "github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -121,7 +122,7 @@ func (g *guard) savedLookup(ctx context.Context) savedLookup {
 		if err != nil {
 			return "", nil, false
 		}
-		merged, err := mergeVariables(g.schema, q, vars)
+		merged, err := savedquery.MergeVariables(g.schema, q, vars)
 		if err != nil {
 			return "", nil, false // the run refuses the variables before any work
 		}

@@ -1,4 +1,4 @@
-package server
+package savedquery
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 // CSV output of a query result, for analysts' spreadsheets.
 //
-// writeCSV flattens the first list of a GraphQL result's data (the first array met in a
+// WriteCSV flattens the first list of a GraphQL result's data (the first array met in a
 // depth-first walk that follows the document's field order) into one row per element,
 // with a header row:
 //
@@ -223,7 +223,7 @@ func firstList(v any, key string, depth int) ([]any, string, bool) {
 	return nil, "", false
 }
 
-// tableOf flattens data as writeCSV describes.
+// tableOf flattens data as WriteCSV describes.
 func tableOf(data json.RawMessage) (*csvTable, error) {
 	t := &csvTable{index: map[string]bool{}}
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -264,9 +264,9 @@ func tableOf(data json.RawMessage) (*csvTable, error) {
 	return t, nil
 }
 
-// writeCSV writes data (the data of a GraphQL response) as CSV to w. A table without
+// WriteCSV writes data (the data of a GraphQL response) as CSV to w. A table without
 // columns (rows of empty objects or lists) writes nothing.
-func writeCSV(w io.Writer, data json.RawMessage) error {
+func WriteCSV(w io.Writer, data json.RawMessage) error {
 	t, err := tableOf(data)
 	if err != nil {
 		return err
@@ -311,9 +311,9 @@ func writeRecord(w io.Writer, cw *csv.Writer, rec []string) error {
 	return err
 }
 
-// wantsCSV reports whether a request asks for CSV: format=csv, or no format and an
+// WantsCSV reports whether a request asks for CSV: format=csv, or no format and an
 // Accept header that names text/csv. It fails for a format other than json or csv.
-func wantsCSV(format, accept string) (bool, error) {
+func WantsCSV(format, accept string) (bool, error) {
 	switch strings.ToLower(format) {
 	case "csv":
 		return true, nil
