@@ -204,3 +204,37 @@ func TestCoerceParams(t *testing.T) {
 		})
 	}
 }
+
+func TestParseTypeRef(t *testing.T) {
+	for _, s := range []string{"String", "ID!", "[String!]", "[[Int]!]!", "Direction"} {
+		got, err := parseTypeRef(s)
+		if err != nil || got.String() != s {
+			t.Errorf("parseTypeRef(%q) = %v, %v; want it to print back", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "[String", "String!!", "String) { x } query($w: Int", "1x"} {
+		if got, err := parseTypeRef(s); err == nil {
+			t.Errorf("parseTypeRef(%q) = %v, want an error", s, got)
+		}
+	}
+}
+
+// TestPrepareDefaults: parameters come from the document's variable definitions, their
+// defaults written as the document writes them (numbers keep their text).
+func TestPrepareDefaults(t *testing.T) {
+	q, err := Prepare(mustSchema(t), &graph.SavedQuery{Name: "owners-of",
+		Query: `query($id: ID!, $min: Float = 1.0, $dir: Direction = OUT, $ids: [ID!] = ["a", "b"], $n: Int) {
+			entity(id: $id) { id }
+			subgraph(ids: $ids, direction: $dir, limit: $n) { truncated }
+			owners(of: $id, threshold: $min) { direct }
+		}`,
+		Variables: json.RawMessage(`{"n": 3}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(q.Params)
+	want := `[{"name":"id","type":"ID!","required":true},{"name":"min","type":"Float","default":1.0},{"name":"dir","type":"Direction","default":"OUT"},{"name":"ids","type":"[ID!]","default":["a","b"]},{"name":"n","type":"Int","default":3}]`
+	if string(got) != want {
+		t.Errorf("Prepare params = %s\nwant %s", got, want)
+	}
+}

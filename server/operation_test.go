@@ -26,5 +26,12 @@ func TestOperationOf(t *testing.T) {
 		if typ != c.wantType || name != c.wantName {
 			t.Errorf("operationOf(%q, %q) = %q, %q; want %q, %q", c.doc, c.name, typ, name, c.wantType, c.wantName)
 		}
+		// /graphql names the operation from the document it parsed once (nil when it
+		// does not parse); the answer must be the same.
+		doc, _ := parseRequest(c.doc)
+		typ, name = operationOfParsed(doc, c.doc, c.name)
+		if typ != c.wantType || name != c.wantName {
+			t.Errorf("operationOfParsed(%q, %q) = %q, %q; want %q, %q", c.doc, c.name, typ, name, c.wantType, c.wantName)
+		}
 	}
 }
