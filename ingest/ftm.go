@@ -507,14 +507,13 @@ func ftmEntity(file string, line int, rec *ftmRecord) (*graph.Entity, *graph.Err
 		}
 	}
 	delete(props, "alias")
+	// properties.country keeps the list unless the country field says all of it.
 	if cs := nonEmpty(rec.Properties["country"]); len(cs) > 0 {
 		cc := strings.ToUpper(cs[0])
-		if len(cs) == 1 && len(cc) == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' {
+		if graph.ValidateEntity("", &graph.Entity{ID: "x", Kind: "x", Name: "x", Country: cc}) == nil {
 			e.Country = cc
-			delete(props, "country")
-		} else {
-			if len(cc) == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' {
-				e.Country = cc
+			if len(cs) == 1 {
+				delete(props, "country")
 			}
 		}
 	}

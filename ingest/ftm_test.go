@@ -353,3 +353,18 @@ func TestFtMEdgeBeforeEnds(t *testing.T) {
 		})
 	}
 }
+
+// FuzzImportFtM: FollowTheMoney lines, seeded with testdata/ftm (fuzzImport's contract:
+// an import fails only with INVALID_INPUT naming a file and a line, and what it accepts
+// passes the store's validation).
+func FuzzImportFtM(f *testing.F) {
+	addFiles(f, "testdata/ftm/*.json")
+	f.Add(`{"id":"o","schema":"Ownership","properties":{"owner":["o"],"asset":["o"],"percentage":["50"]}}`, false)
+	f.Add(`{"id":"a","schema":"Company","properties":{"name":[" "],"country":["xx-yy"],"leiCode":[""]}}`, true)
+	f.Add(`{"id":"s","schema":"Sanction","properties":{"entity":["a","b"]}}`, false)
+	f.Add(`{"id":"e","schema":"Ownership","properties":{"owner":["a"],"asset":["b"],"endDate":["2020"],"startDate":["2020-06"]}}`, true)
+	f.Add(`[]`, false)
+	f.Fuzz(func(t *testing.T, data string, skip bool) {
+		fuzzImport(t, FormatFtM, skip, memInput("e.ftm.json", data))
+	})
+}
