@@ -25,7 +25,8 @@ import (
 // (alephdata/followthemoney, followthemoney/schema/*.yaml):
 //
 //   - Node schemata (ftmNodeSchemata: LegalEntity, Company, Organization, PublicBody,
-//     Person, Asset, Vessel, Airplane, Vehicle, RealEstate, Security, Position) become
+//     Person, Asset, Vessel, Airplane, Vehicle, RealEstate, Security, Position,
+//     BankAccount, CryptoWallet: what edges and Sanctions point at) become
 //     entities: id = the FtM id, kind = the schema, name = the first `name` (the id when
 //     there is none), the other names and every `alias` as aliases, the first `country`
 //     upper-cased as country (all of them kept in properties.country when there are
@@ -85,7 +86,7 @@ const ftmSourcePrefix = "ftm:"
 var ftmNodeSchemata = map[string]bool{
 	"LegalEntity": true, "Company": true, "Organization": true, "PublicBody": true, "Person": true,
 	"Asset": true, "Vessel": true, "Airplane": true, "Vehicle": true, "RealEstate": true,
-	"Security": true, "Position": true,
+	"Security": true, "Position": true, "BankAccount": true, "CryptoWallet": true,
 }
 
 // ftmEdge is an edge schema's source and target properties and the relationship type.
