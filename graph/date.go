@@ -26,13 +26,50 @@ func Today() Date { return DateOf(time.Now()) }
 func DateFromDays(days int32) Date { return Date{days: days, set: true} }
 
 // ParseDate parses YYYY-MM-DD. It refuses anything else, including dates that do not
-// exist (2025-02-30).
+// exist (2025-02-30). The error says which is wrong: the form ("use YYYY-MM-DD") or the
+// day ("February 2025 has 28 days"), so a client can tell a typo from a wrong calendar.
 func ParseDate(s string) (Date, error) {
+	if !dateForm(s) {
+		return Date{}, fmt.Errorf("%q is not a date: use YYYY-MM-DD", s)
+	}
 	t, err := time.Parse(time.DateOnly, s)
-	if err != nil || len(s) != 10 {
-		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	if err != nil {
+		y, m, d := atoi(s[0:4]), atoi(s[5:7]), atoi(s[8:10])
+		switch {
+		case m < 1 || m > 12:
+			return Date{}, fmt.Errorf("%q is not a date: there is no month %d", s, m)
+		default:
+			// Day 0 of the next month is the last day of this one.
+			last := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+			if d < 1 {
+				return Date{}, fmt.Errorf("%q is not a date: there is no day %d", s, d)
+			}
+			return Date{}, fmt.Errorf("%q is not a date: %s %d has %d days", s, time.Month(m), y, last)
+		}
 	}
 	return DateOf(t), nil
+}
+
+// dateForm reports whether s is four digits, a dash, two digits, a dash, two digits.
+func dateForm(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// atoi reads a run of ASCII digits that dateForm has already checked.
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }
 
 // MustParseDate is ParseDate for literals known to be valid; it panics otherwise.
