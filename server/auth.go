@@ -192,7 +192,7 @@ func authenticate(log *zap.Logger, cfg Config, store *graph.Store, next http.Han
 // the explorer's static files (the page at /, /ui/…, /graphiql), which hold no data — the
 // page asks for a key itself when the API answers 401.
 func publicPath(path string) bool {
-	return path == "/healthz" || path == "/readyz" || path == "/" || path == "/graphiql" || strings.HasPrefix(path, "/ui/")
+	return path == "/healthz" || path == "/readyz" || path == "/" || path == "/graphiql" || path == "/favicon.ico" || strings.HasPrefix(path, "/ui/")
 }
 
 // requireRoleHandler lets through only requests whose principal has role need

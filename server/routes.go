@@ -60,4 +60,5 @@ func addRoutes(mux *http.ServeMux, log *zap.Logger, cfg Config, store *graph.Sto
 	mux.Handle("GET /{$}", explorer)
 	mux.Handle("GET /ui/", explorer)
 	mux.Handle("GET /graphiql", explorer)
+	mux.Handle("GET /favicon.ico", explorer) // icon.svg, for browsers that ask before reading <link rel=icon>
 }

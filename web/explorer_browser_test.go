@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -628,7 +629,7 @@ func gqlPost(tb testing.TB, base, query string, out any) {
 func TestExplorerAssetsHTTP(t *testing.T) {
 	base := startServer(t)
 	for _, tc := range []struct{ path, ctype string }{
-		{"/", "text/html"}, {"/ui/app.js", "javascript"}, {"/ui/style.css", "text/css"}, {"/ui/icon.svg", "image/svg+xml"}, {"/graphiql", "text/html"},
+		{"/", "text/html"}, {"/ui/app.js", "javascript"}, {"/ui/style.css", "text/css"}, {"/ui/icon.svg", "image/svg+xml"}, {"/favicon.ico", "image/svg+xml"}, {"/graphiql", "text/html"},
 	} {
 		resp, err := http.Get(base + tc.path)
 		if err != nil {
@@ -704,5 +705,20 @@ func TestExplorerAsksForAKey(t *testing.T) {
 				t.Errorf("console error: %s", e)
 			}
 		}
+	}
+}
+
+// TestFaviconWithoutKey: /favicon.ico is the explorer's icon (browsers ask for it before
+// reading the page's <link rel=icon>), served to anyone even when the API needs a key.
+func TestFaviconWithoutKey(t *testing.T) {
+	base, _ := startServerWith(t, server.Config{Auth: server.AuthRequired})
+	resp, err := http.Get(base + "/favicon.ico")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.Contains(body, []byte("<svg")) {
+		t.Errorf("GET /favicon.ico without a key: %d %q %.60s; want 200 image/svg+xml, the icon", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

@@ -58,8 +58,8 @@ func loadAssets() (map[string]asset, error) {
 }
 
 // Handler serves the explorer: index.html for "/", the files of static/ under "/ui/"
-// (e.g. /ui/app.js), and the GraphiQL page for "/graphiql". Mount it for "GET /{$}",
-// "GET /ui/" and "GET /graphiql". Every answer
+// (e.g. /ui/app.js), the GraphiQL page for "/graphiql" and the icon for "/favicon.ico".
+// Mount it for "GET /{$}", "GET /ui/", "GET /graphiql" and "GET /favicon.ico". Every answer
 // carries its content type, nosniff, an ETag and Cache-Control: no-cache, so a browser
 // revalidates (304 Not Modified when unchanged) and never runs an old script against a
 // newer server. The two pages also carry a Content-Security-Policy (pageCSP: nothing but
@@ -79,6 +79,8 @@ func Handler() http.Handler {
 			name = "index.html"
 		case "/graphiql":
 			name = "graphiql.html"
+		case "/favicon.ico":
+			name = "icon.svg" // served as image/svg+xml, which every current browser takes for an icon
 		}
 		a, ok := assets[name] // only the embedded files are keys: no path reaches beyond them
 		if !ok {
