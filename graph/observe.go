@@ -101,7 +101,9 @@ func (s *Store) diskSize() (lsm, vlog int64) {
 	return lsm, s.vlogSize()
 }
 
-// vlogSize adds up the value-log files of the store's folder (0 in memory).
+// vlogSize adds up the bytes the value-log files of the store's folder occupy on disk
+// (0 in memory). Their length would overstate it: Badger maps each file at its full
+// ValueLogFileSize and leaves the unwritten part sparse.
 func (s *Store) vlogSize() int64 {
 	if s.dir == "" {
 		return 0
@@ -110,7 +112,7 @@ func (s *Store) vlogSize() int64 {
 	var n int64
 	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil {
-			n += fi.Size()
+			n += bytesOnDisk(fi)
 		}
 	}
 	return n
