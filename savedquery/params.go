@@ -14,6 +14,33 @@ import (
 	"github.com/lodestone-kg/lodestone/graph"
 )
 
+// RESTVariables returns the variables of a REST run of q, each value checked once:
+// the query-string parameters (CoerceParams), overlaid by those body returns (body may
+// be nil; it is called after the parameters are read), merged over q's default
+// variables (MergeVariables). Errors: INVALID_INPUT whose Field is the parameter's
+// name, or body's error.
+func RESTVariables(schema *graphql.Schema, q *graph.SavedQuery, values url.Values, body func() (map[string]any, error)) (map[string]any, error) {
+	vars, err := CoerceParams(schema, q, values)
+	if err != nil {
+		return nil, err
+	}
+	checked := make(map[string]bool, len(vars))
+	for k := range vars {
+		checked[k] = true
+	}
+	if body != nil {
+		b, err := body()
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range b {
+			vars[k] = v
+			delete(checked, k)
+		}
+	}
+	return merge(schema, q, vars, checked)
+}
+
 // CoerceParams turns query-string parameters into variables of the types q declares.
 // A list parameter takes repeated parameters (?c=CN&c=MM), a JSON array (?c=["CN"]) or
 // comma-separated values (?c=CN,MM). An empty value is null, except for String and ID.

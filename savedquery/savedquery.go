@@ -171,6 +171,12 @@ func Run(ctx context.Context, exec Executor, q *graph.SavedQuery, merged map[str
 // MergeVariables returns q's default variables overlaid with vars, checked against q's
 // parameters. Errors: INVALID_INPUT whose Field is the parameter's name.
 func MergeVariables(schema *graphql.Schema, q *graph.SavedQuery, vars map[string]any) (map[string]any, error) {
+	return merge(schema, q, vars, nil)
+}
+
+// merge is MergeVariables, leaving out of the type check the values named in checked
+// (they were checked already).
+func merge(schema *graphql.Schema, q *graph.SavedQuery, vars map[string]any, checked map[string]bool) (map[string]any, error) {
 	merged := map[string]any{}
 	if len(q.Variables) > 0 {
 		if err := json.Unmarshal(q.Variables, &merged); err != nil {
@@ -189,6 +195,9 @@ func MergeVariables(schema *graphql.Schema, q *graph.SavedQuery, vars map[string
 			if p.Required {
 				return nil, graph.Invalid(p.Name, "saved query %q needs the parameter %s (%s)", q.Name, p.Name, p.Type)
 			}
+			continue
+		}
+		if checked[p.Name] {
 			continue
 		}
 		t, err := parseTypeRef(p.Type)

@@ -238,3 +238,50 @@ func TestPrepareDefaults(t *testing.T) {
 		t.Errorf("Prepare params = %s\nwant %s", got, want)
 	}
 }
+
+// TestRESTVariables: query-string parameters, overlaid by the body's, merged over the
+// saved defaults; what the body gives is checked too.
+func TestRESTVariables(t *testing.T) {
+	schema := mustSchema(t)
+	q := &graph.SavedQuery{Name: "q", Variables: json.RawMessage(`{"n": 5}`), Params: []graph.QueryParam{
+		{Name: "id", Type: "ID!", Required: true}, {Name: "n", Type: "Int", Default: json.RawMessage(`5`)}, {Name: "dir", Type: "Direction"},
+	}}
+	body := func(b map[string]any) func() (map[string]any, error) {
+		return func() (map[string]any, error) { return b, nil }
+	}
+	tests := []struct {
+		query string
+		body  map[string]any
+		want  string // JSON of the variables, or "error <field>"
+	}{
+		{"id=x", nil, `{"id":"x","n":5}`},
+		{"id=x&n=7", nil, `{"id":"x","n":7}`},
+		{"id=x&n=7", map[string]any{"n": 8.0, "dir": "IN"}, `{"dir":"IN","id":"x","n":8}`},
+		{"id=x", map[string]any{"n": "eight"}, "error n"},
+		{"id=x", map[string]any{"dir": "UP"}, "error dir"},
+		{"n=x", nil, "error n"},
+		{"", nil, "error id"},
+	}
+	for _, tt := range tests {
+		values, _ := url.ParseQuery(tt.query)
+		var b func() (map[string]any, error)
+		if tt.body != nil {
+			b = body(tt.body)
+		}
+		vars, err := RESTVariables(schema, q, values, b)
+		got := ""
+		if err != nil {
+			var ge *graph.Error
+			if !errors.As(err, &ge) || ge.Code != graph.EINVALID {
+				t.Fatalf("RESTVariables(%s, %v) error %v is not INVALID_INPUT", tt.query, tt.body, err)
+			}
+			got = "error " + ge.Field
+		} else {
+			raw, _ := json.Marshal(vars)
+			got = string(raw)
+		}
+		if got != tt.want {
+			t.Errorf("RESTVariables(%s, %v) = %s (%v), want %s", tt.query, tt.body, got, err, tt.want)
+		}
+	}
+}

@@ -65,22 +65,11 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 			writeRESTError(w, statusOf(log, r, err), err)
 			return
 		}
-		vars, err := savedquery.CoerceParams(schema, q, query)
-		if err != nil {
-			writeRESTError(w, http.StatusBadRequest, err)
-			return
-		}
+		var body func() (map[string]any, error)
 		if r.Method == http.MethodPost {
-			body, err := decodeVariablesBody(w, r, cfg.MaxBodyBytes)
-			if err != nil {
-				writeRESTError(w, http.StatusBadRequest, err)
-				return
-			}
-			for k, v := range body {
-				vars[k] = v
-			}
+			body = func() (map[string]any, error) { return decodeVariablesBody(w, r, cfg.MaxBodyBytes) }
 		}
-		merged, err := savedquery.MergeVariables(schema, q, vars)
+		merged, err := savedquery.RESTVariables(schema, q, query, body) // checked once, here
 		if err != nil {
 			writeRESTError(w, statusOf(log, r, err), err)
 			return
@@ -96,7 +85,6 @@ func handleRunSavedQuery(log *zap.Logger, cfg Config, store *graph.Store, schema
 		}
 		defer release()
 		ctx = limits.work(ctx) // the same work budget as over /graphql (graph.Work)
-		// merged was checked once, above: the run does not check it again.
 		resp, err := runMerged(ctx, schema, q, merged)
 		if err != nil {
 			writeRESTError(w, statusOf(log, r, err), err)
