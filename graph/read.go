@@ -17,7 +17,7 @@ import (
 )
 
 // read runs fn on a view of one read transaction: relationships valid on asOf (today
-// when zero), the store's limits, and a deadline that is the earlier of ctx's and the
+// by the store's clock when zero), the store's limits, and a deadline that is the earlier of ctx's and the
 // store's traversal timeout.
 func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) error {
 	if s.closed.Load() {
@@ -25,7 +25,7 @@ func (s *Store) read(ctx context.Context, asOf Date, fn func(v *txnView) error) 
 	}
 	s.reads.Add(1)
 	if asOf.IsZero() {
-		asOf = Today()
+		asOf = s.today()
 	}
 	work := WorkFrom(ctx)
 	if work != nil {

@@ -55,6 +55,9 @@ type Options struct {
 	// serve` passes --changes-retention (default DefaultChangesRetention, 7 days), the
 	// one-shot commands 0.
 	ChangesRetention time.Duration
+	// Now is the store's clock: it says which day "today" is where a read is asked for
+	// no date (relationships valid today). nil takes time.Now; tests set a fixed clock.
+	Now func() time.Time
 }
 
 // DefaultCacheSize is Options.CacheSize's default for a store on disk.
@@ -89,7 +92,12 @@ type Store struct {
 	// interrupted is true when the store is at version 0 but holds graph records: what a
 	// bulk load killed while writing leaves (ErrInterruptedLoad).
 	interrupted bool
+	// now is Options.Now (time.Now when unset).
+	now func() time.Time
 }
+
+// today returns the current UTC day by the store's clock (Options.Now).
+func (s *Store) today() Date { return DateOf(s.now()) }
 
 // ErrInterruptedLoad is returned by every write but a bulk load, and reported by Check,
 // on a store that a bulk load left unfinished: only rerunning the load (which empties
@@ -193,7 +201,10 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("graph: read cache: %w", err)
 	}
-	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache, journalRetention: opts.JournalRetention, changesRetention: opts.ChangesRetention}
+	s := &Store{db: db, limits: opts.Limits.WithDefaults(), log: opts.Logger, cache: cache, journalRetention: opts.JournalRetention, changesRetention: opts.ChangesRetention, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if !opts.InMemory {
 		s.dir = opts.Dir
 	}
