@@ -37,11 +37,14 @@ type DocumentError struct {
 	problems []*gqlerrors.QueryError
 }
 
+// Error is the message of the first problem, with its location and how many more there are.
 func (e *DocumentError) Error() string { return e.err.Error() }
+
+// Unwrap returns the *graph.Error (INVALID_INPUT, naming the field).
 func (e *DocumentError) Unwrap() error { return e.err }
 
 // Extensions lists the validation problems (graphql-go copies them into the GraphQL
-// error; publicErrors adds code and field).
+// error; the server adds the code and field).
 func (e *DocumentError) Extensions() map[string]any {
 	probs := make([]map[string]any, len(e.problems))
 	for i, p := range e.problems {
@@ -50,7 +53,7 @@ func (e *DocumentError) Extensions() map[string]any {
 	return map[string]any{"problems": probs}
 }
 
-func NewDocumentError(field string, problems []*gqlerrors.QueryError) *DocumentError {
+func newDocumentError(field string, problems []*gqlerrors.QueryError) *DocumentError {
 	first := problems[0]
 	msg := "the document does not validate against the schema: " + first.Message
 	if len(first.Locations) > 0 {
@@ -80,18 +83,19 @@ func ValidateDocument(schema *graphql.Schema, field, doc string, vars map[string
 		problems = append(problems, e)
 	}
 	if len(problems) > 0 {
-		return NewDocumentError(field, problems)
+		return newDocumentError(field, problems)
 	}
 	return nil
 }
 
-// Prepare checks a saved query before it is stored: a slug name, a document
-// that validates against schema and holds exactly one operation, a query (not a mutation
+// Prepare checks a saved query in (its Variables are the default variables, a JSON
+// object) before it is stored: a slug name, a document that validates against schema and holds exactly one operation, a query (not a mutation
 // or subscription) that does not run saved queries itself nor declares a reserved
 // variable, and default variables that the document declares, of the declared types.
-// It derives the parameters from the document's variable definitions.
-// Errors: INVALID_INPUT naming the input field (a document error lists every
-// validation problem with its locations in extensions.problems).
+// It returns a copy whose parameters are derived from the document's variable
+// definitions. Errors: INVALID_INPUT naming the input field ("input.query",
+// "input.variables.x"…; a *DocumentError lists every validation problem with its
+// locations in extensions.problems).
 func Prepare(schema *graphql.Schema, in *graph.SavedQuery) (*graph.SavedQuery, error) {
 	q := &graph.SavedQuery{Name: in.Name, Description: in.Description, Query: in.Query, Tags: in.Tags}
 	if err := graph.ValidateSavedQueryName("input.name", q.Name); err != nil {

@@ -26,7 +26,7 @@ import (
 //	GET|POST /queries/{name}/versions/{version}    run an older version
 //
 // A run answers with the standard GraphQL response ({"data": …, "errors": …}), or CSV
-// with format=csv or Accept: text/csv (savedqueries_csv.go). Status codes: 404 for an
+// with format=csv or Accept: text/csv (savedquery.WriteCSV). Status codes: 404 for an
 // unknown name or version; 400 for a missing, ill-typed or unknown parameter (the error's
 // extensions.field names it) or a variable graphql-go refused; 200 otherwise, with any
 // errors the document raised in "errors" (a response with errors is always JSON).
