@@ -350,7 +350,10 @@ func TestExplorerInBrowser(t *testing.T) {
 	if len(links) == 0 || !strings.HasPrefix(links[0], "http") || !strings.HasSuffix(links[0], "_blank") {
 		t.Errorf("source links = %q, want http links opening in a new tab", links)
 	}
-	s.waitFor("NRE's neighbourhood is drawn", `document.querySelector('#graph .node[data-id="`+jv+`"]') !== null`)
+	s.waitFor("NRE's neighbourhood is drawn", `document.getElementById("graph").dataset.title?.startsWith("Neighbourhood of China Northern") && document.querySelector('#graph .node[data-id="`+jv+`"]') !== null`)
+	if got := eval[string](s, "the Find box", `document.getElementById("search").value`); got != "" {
+		t.Errorf("after opening an entity the Find box still holds %q, want it empty", got)
+	}
 
 	// Open the JV from the graph, draw its ownership: four owners above it, shares drawn.
 	s.clickNode("click the JV in the graph", jv, 1)
@@ -721,4 +724,111 @@ func TestFaviconWithoutKey(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.Contains(body, []byte("<svg")) {
 		t.Errorf("GET /favicon.ico without a key: %d %q %.60s; want 200 image/svg+xml, the icon", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
+}
+
+// labelClashes is a JS expression: the pairs of visible labels in the drawing (node
+// names, share and relationship labels) whose boxes on the screen overlap, as text.
+const labelClashes = `(() => {
+  const ls = [...document.querySelectorAll("#graph text.node-label, #graph text.box-label, #graph text.edge-label")]
+    .filter(t => getComputedStyle(t).display !== "none").map(t => [t.textContent, t.getBoundingClientRect()]);
+  const out = [];
+  for (let i = 0; i < ls.length; i++) for (let j = i + 1; j < ls.length; j++) {
+    const a = ls[i][1], b = ls[j][1];
+    if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) out.push(ls[i][0] + " / " + ls[j][0]);
+  }
+  return out; })()`
+
+// sameShortName is a JS expression: the visible node labels shared by different names.
+const sameShortName = `(() => {
+  const by = new Map();
+  for (const t of document.querySelectorAll("#graph [data-full]")) {
+    if (getComputedStyle(t).display === "none") continue;
+    by.set(t.textContent, new Set([...(by.get(t.textContent) || []), t.dataset.full]));
+  }
+  return [...by].filter(([, names]) => names.size > 1).map(([l, names]) => l + " = " + [...names].join(" | ")); })()`
+
+// TestExplorerFirstHour: the page opens on the joint venture's ownership with examples,
+// labels never overlap (landing page and a dense neighbourhood) and clip to distinct
+// text, the full name shows on hover, supply boxes read at 12 px or more, properties
+// read as numbers and lists, the Find box empties, and a failed load clears the drawing.
+func TestExplorerFirstHour(t *testing.T) {
+	chromiumPath(t)
+	base := startServer(t)
+	s := newSession(t)
+
+	s.do("open the explorer", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#search")))
+	s.waitFor("the landing drawing", `document.getElementById("graph").dataset.title?.startsWith("Ownership of Northern Zhaobao") && document.querySelectorAll('#graph .edge[data-to="`+jv+`"]').length >= 4`)
+	if n := eval[int](s, "examples", `document.querySelectorAll("#examples button[data-entity]").length`); n < 3 {
+		t.Errorf("the landing page offers %d example starting points, want at least 3", n)
+	}
+	if clashes := eval[[]string](s, "landing labels", labelClashes); len(clashes) > 0 {
+		t.Errorf("overlapping labels on the landing page: %q", clashes)
+	}
+	s.screenshot("10-landing")
+
+	// A dense neighbourhood: China Northern Rare Earth, two hops.
+	s.do("open an example", chromedp.Click(chromedp.CSS(`#examples button[data-entity="china-northern-rare-earth"]`)))
+	s.waitFor("its neighbourhood", `document.getElementById("graph").dataset.title?.startsWith("Neighbourhood of China Northern")`)
+	s.setValue("two hops", "#depth", "2")
+	s.waitFor("two hops drawn", `document.getElementById("graph").dataset.title?.endsWith("(2 hops)")`)
+	n := eval[int](s, "nodes", `document.querySelectorAll("#graph .node").length`)
+	if n < 25 {
+		t.Fatalf("the two-hop neighbourhood of China Northern Rare Earth has %d nodes: not dense enough for this test", n)
+	}
+	if clashes := eval[[]string](s, "neighbourhood labels", labelClashes); len(clashes) > 0 {
+		t.Errorf("overlapping labels in a %d-node neighbourhood: %q", n, clashes)
+	}
+	if same := eval[[]string](s, "distinct labels", sameShortName); len(same) > 0 {
+		t.Errorf("different names drawn as the same label: %q", same)
+	}
+	visible := eval[int](s, "visible labels", `[...document.querySelectorAll("#graph .node-label")].filter(t => getComputedStyle(t).display !== "none").length`)
+	t.Logf("%d-node neighbourhood: %d names shown, the rest on hover", n, visible)
+	if visible < n/3 {
+		t.Errorf("only %d of %d node names are shown", visible, n)
+	}
+	s.screenshot("11-dense-neighbourhood")
+
+	// Hover shows the whole name of a node whose label is clipped or hidden.
+	id := eval[string](s, "a clipped node", `[...document.querySelectorAll("#graph .node")].find(g => { const t = g.querySelector(".node-label"); return t.textContent !== t.dataset.full || t.classList.contains("crowded"); })?.dataset.id || ""`)
+	if id == "" {
+		t.Fatal("no clipped or hidden label to hover over")
+	}
+	xy := eval[[]float64](s, "its place", fmt.Sprintf(`(() => { const r = document.querySelector('#graph .node[data-id=%q] > :first-child').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`, id))
+	s.do("hover", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0], xy[1]))
+	s.waitFor("the full name", fmt.Sprintf(`document.querySelector('#graph .hover-label text[data-for=%q]')?.textContent.endsWith(document.querySelector('#graph .node[data-id=%q] .node-label').dataset.full)`, id, id))
+
+	// Properties: numbers with separators, objects as key: value lists.
+	props := eval[string](s, "properties", `document.querySelector("#entity .props").textContent`)
+	if !strings.Contains(props, "100,000") || strings.Contains(props, "{") || strings.Contains(props, `"value"`) {
+		t.Errorf("China Northern Rare Earth's properties read %q; want 100,000 and no raw JSON", props)
+	}
+
+	// Supply-chain boxes: every name and caption at 12 px or more on the screen.
+	s.do("open another example", chromedp.Click(chromedp.CSS(`#examples button[data-entity="mp-materials"]`)))
+	s.waitFor("the supply chain", `document.getElementById("graph").dataset.title?.startsWith("Supply chain of MP") && document.querySelectorAll('#graph .edge[data-type="SUPPLIES"]').length >= 3`)
+	smallest := eval[float64](s, "text size", `(() => {
+	  const k = Number(/scale\(([\d.]+)\)/.exec(document.querySelector("#graph .viewport").getAttribute("transform"))[1]);
+	  return Math.min(...[...document.querySelectorAll("#graph .node text, #graph .edge-label")].map(t => Number(t.getAttribute("font-size")) * k)); })()`)
+	if smallest < 12 {
+		t.Errorf("the smallest text of the supply chain is %.1f px on the screen, want at least 12", smallest)
+	}
+	if same := eval[[]string](s, "distinct box labels", sameShortName); len(same) > 0 {
+		t.Errorf("different names drawn as the same box label: %q", same)
+	}
+	s.screenshot("12-supply-readable")
+
+	// A failed load: the drawing goes and the title says what failed.
+	eval[bool](s, "the network fails", `(window.fetch = () => Promise.reject(new TypeError("network down")), true)`)
+	s.setValue("depth 3", "#depth", "3")
+	s.waitFor("the failure is shown", `document.getElementById("graph-status").classList.contains("error")`)
+	if n := eval[int](s, "nodes after the failure", `document.querySelectorAll("#graph .node").length`); n != 0 {
+		t.Errorf("after a failed load %d nodes of the old graph stay drawn", n)
+	}
+	if title := eval[string](s, "title", `document.getElementById("graph-title").textContent`); !strings.HasPrefix(title, "Could not draw") {
+		t.Errorf("after a failed load the title reads %q", title)
+	}
+	if status := eval[string](s, "status", `document.getElementById("graph-status").textContent`); !strings.Contains(status, "network down") {
+		t.Errorf("the status %q does not say what failed", status)
+	}
+	s.screenshot("13-failed-load")
 }

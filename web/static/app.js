@@ -14,7 +14,9 @@ import { download, say } from "./util.js";
 const $ = (id) => document.getElementById(id);
 const DEPTHS = { neighbourhood: 1, ownership: 3, supply: 4 };
 
-const state = { view: null, entity: null, seq: 0 };
+const state = { view: null, entity: null, seq: 0, opening: 0 };
+/** What the page opens on: the joint venture's ownership (seed/magnets.jsonl). */
+const LANDING = { id: "northern-zhaobao-magnets", view: "ownership" };
 const status = $("graph-status");
 const asOf = () => $("asof").value || null;
 
@@ -42,7 +44,13 @@ async function show(view) {
     $("graph").dataset.layoutMillis = graph.layoutMillis.toFixed(1);
     $("graph").dataset.title = view.title; // what is drawn now (the heading says what is asked)
   } catch (err) {
-    if (seq === state.seq) say(status, `Could not draw: ${err.message}`, "error");
+    if (seq !== state.seq) return;
+    // Nothing stale stays under the title: the drawing goes, the title says what failed.
+    graph.clear();
+    $("truncated").hidden = true;
+    $("graph-title").textContent = `Could not draw ${view.title}`;
+    delete $("graph").dataset.title;
+    say(status, `Could not draw ${view.title}: ${err.message}`, "error");
   }
 }
 
@@ -54,20 +62,26 @@ function entityView(expanded = []) {
   return { ...views[mode](e.id, e.name, depth, expanded), entityView: true };
 }
 
-/** Opens an entity in the details panel; draw=true also draws its neighbourhood. */
+/**
+ * Opens an entity in the details panel; draw=true also draws its neighbourhood (or
+ * another view: draw="ownership"). A newer call wins over an older one.
+ */
 async function openEntity(id, { draw = true } = {}) {
   selectTab("tab-entity");
   const panel = $("entity");
+  const seq = ++state.opening;
   try {
     const e = await api.entity(id);
+    if (seq !== state.opening) return;
     if (!e) return say(panel, `No entity ${id}.`, "error");
     state.entity = e;
     renderEntity(panel, e);
     history.replaceState(null, "", `#entity=${encodeURIComponent(e.id)}`); // a link to share; fires no hashchange
     for (const k of ["target", "ownersOf", "expOf"]) ask[k].set(e); // the Ask forms start from the entity in view
     if (draw) {
-      $("view-mode").value = "neighbourhood";
-      $("depth").value = DEPTHS.neighbourhood;
+      const mode = typeof draw === "string" ? draw : "neighbourhood";
+      $("view-mode").value = mode;
+      $("depth").value = DEPTHS[mode];
       await show(entityView());
     }
   } catch (err) {
@@ -92,8 +106,17 @@ function expand(id) {
   show(v);
 }
 
-// --- search ---
-new EntityPicker($("search"), $("search-list"), (e) => openEntity(e.id));
+// --- search: the box empties once an entity opens, ready for the next ---
+const search = new EntityPicker($("search"), $("search-list"), (e) => {
+  search.set(null);
+  openEntity(e.id);
+});
+
+// --- example starting points ---
+$("examples").addEventListener("click", (ev) => {
+  const b = ev.target.closest("button[data-entity]");
+  if (b) openEntity(b.dataset.entity, { draw: b.dataset.view || true });
+});
 
 // --- the details panel's buttons ---
 $("entity").addEventListener("click", (ev) => {
@@ -160,7 +183,9 @@ const saved = initSaved(show, asOf);
 function fromHash() {
   const id = new URLSearchParams(location.hash.slice(1)).get("entity");
   if (id && id !== state.entity?.id) openEntity(id);
+  return !!id;
 }
 window.addEventListener("hashchange", fromHash);
-fromHash();
+// Without one, the page opens on an example rather than an empty canvas.
+if (!fromHash()) openEntity(LANDING.id, { draw: LANDING.view });
 document.body.dataset.ready = "true";

@@ -9,9 +9,19 @@ function validity(from, to) {
   return `${from ? "from " + from : "since always"}${to ? ", until the day before " + to : ", still holds"}`;
 }
 
-function value(v) {
+/** A property value for people: 100,000,000 for numbers, key: value lists for objects. */
+export function value(v) {
   if (v === null || v === undefined) return "";
-  if (typeof v === "object") return `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
+  // Thousands separated from 10,000 up: 100,000,000, but a year stays 1961.
+  if (typeof v === "number") return esc(v.toLocaleString("en-US", { maximumFractionDigits: 6, useGrouping: Math.abs(v) >= 10000 }));
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== "object")) return v.map(value).join(", ");
+    return `<ol class="value-list">${v.map((x) => `<li>${value(x)}</li>`).join("")}</ol>`;
+  }
+  if (typeof v === "object") {
+    return `<ul class="value-object">${Object.entries(v).map(([k, x]) => `<li><span class="key">${esc(k)}:</span> ${value(x)}</li>`).join("")}</ul>`;
+  }
   return esc(v);
 }
 

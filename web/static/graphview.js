@@ -23,6 +23,28 @@ function clip(s, n) {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
 }
 
+/**
+ * Short labels of at most n characters for names, distinct where the names are: a name
+ * that clips to the same text as another keeps more of its end instead ("China Northern
+ * Rare Earth Group" and "… Earth Tech" become "China Northern…Group" and "…Tech").
+ */
+export function distinctLabels(names, n) {
+  const out = names.map((s) => clip(s, n));
+  for (let tail = 4; tail < n - 2; tail += 2) {
+    const seen = new Map();
+    out.forEach((l, i) => seen.set(l, [...(seen.get(l) || []), i]));
+    const clash = [...seen.values()].filter((is) => is.length > 1 && new Set(is.map((i) => names[i])).size > 1).flat();
+    if (!clash.length) break;
+    for (const i of clash) {
+      const s = names[i];
+      if (s.length > n) out[i] = s.slice(0, n - 1 - tail) + "…" + s.slice(s.length - tail);
+    }
+  }
+  return out;
+}
+
+const boxesMeet = (a, b, gap = 1) => a.x < b.x + b.width + gap && b.x < a.x + a.width + gap && a.y < b.y + b.height + gap && b.y < a.y + a.height + gap;
+
 /** A percentage for a share in 0..1: 40 %, 12.5 %. */
 export function percent(x) {
   if (x === null || x === undefined) return "";
@@ -79,8 +101,52 @@ export class GraphView {
     this.bounds = res;
     this.assignColours(graph.entities);
     this.draw();
-    this.fit();
+    this.placeLabels();
+    this.fit({ readable: true });
     this.drawLegend();
+  }
+
+  /** Empties the drawing (after a failed load: nothing stale stays on screen). */
+  clear() {
+    this.graph = null;
+    this.viewport.replaceChildren();
+    this.legend.replaceChildren();
+    this.svg.setAttribute("aria-label", "Graph (empty)");
+  }
+
+  /**
+   * Keeps labels apart: share labels first, then node names by importance (root,
+   * selected answer, controllers, then the most connected). Each node name tries below,
+   * above, right and left of its node and is hidden (its full name stays on hover) when
+   * all four would cover a label already placed or another node.
+   */
+  placeLabels() {
+    const placed = [];
+    const free = (b) => !placed.some((p) => boxesMeet(p, b));
+    for (const t of this.viewport.querySelectorAll(".edge-label")) {
+      const b = t.getBBox();
+      if (free(b)) placed.push(b);
+      else t.classList.add("crowded");
+    }
+    if (this.opts.layout !== "force") return;
+    const nodes = [...this.viewport.querySelectorAll(".node")];
+    const dots = nodes.map((g) => { const r = g.firstChild.getBBox(); const p = this.pos.get(g.dataset.id); return { x: p.x + r.x, y: p.y + r.y, width: r.width, height: r.height }; });
+    const degree = new Map();
+    for (const r of this.graph.relationships) for (const id of [r.from.id, r.to.id]) degree.set(id, (degree.get(id) || 0) + 1);
+    const weight = (g) => (g.classList.contains("root") ? 1e6 : 0) + (g.classList.contains("hl") ? 1e5 : 0) + (g.classList.contains("controller") ? 1e4 : 0) + (degree.get(g.dataset.id) || 0);
+    for (const g of nodes.sort((a, b) => weight(b) - weight(a))) {
+      const t = g.querySelector(".node-label");
+      const p = this.pos.get(g.dataset.id);
+      const self = g.firstChild.getBBox();
+      let ok = false;
+      for (const [x, y, anchor] of [[0, 24, "middle"], [0, -16, "middle"], [self.width / 2 + 5, 4, "start"], [-self.width / 2 - 5, 4, "end"]]) {
+        t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("text-anchor", anchor);
+        const r = t.getBBox();
+        const b = { x: p.x + r.x, y: p.y + r.y, width: r.width, height: r.height };
+        if (free(b) && !dots.some((d) => boxesMeet(d, b, 0))) { placed.push(b); ok = true; break; }
+      }
+      if (!ok) { t.setAttribute("x", 0); t.setAttribute("y", 24); t.setAttribute("text-anchor", "middle"); t.classList.add("crowded"); }
+    }
   }
 
   ranks(type) {
@@ -114,6 +180,8 @@ export class GraphView {
     const labelLayer = el("g", { class: "edge-labels" }, vp);
     const nodeLayer = el("g", { class: "nodes" }, vp);
     const byId = new Map(this.graph.entities.map((e) => [e.id, e]));
+    const shortNames = distinctLabels(this.graph.entities.map((e) => e.name), boxed ? 19 : 26);
+    const short = new Map(this.graph.entities.map((e, i) => [e.id, shortNames[i]]));
     // Parallel edges between the same two entities fan out.
     const pairCount = new Map();
     for (const r of this.graph.relationships) {
@@ -143,7 +211,7 @@ export class GraphView {
       const label = owns ? shareLabel(r) : boxed && r.type !== "OPERATES" ? r.type.toLowerCase() : "";
       if (label) {
         const lx = (mx + cx) / 2, ly = (my + cy) / 2;
-        const t = el("text", { x: lx, y: ly + 4, "text-anchor": "middle", class: `edge-label${owns ? " share" : ""}`, "font-size": owns ? 12 : 10,
+        const t = el("text", { x: lx, y: ly + 4, "text-anchor": "middle", class: `edge-label${owns ? " share" : ""}`, "font-size": 12,
           "font-weight": owns ? 600 : 400, fill: owns ? "#1f3b73" : "#6c757d", stroke: "#fff", "stroke-width": 3, "paint-order": "stroke",
           "data-edge": r.id }, labelLayer);
         t.textContent = label;
@@ -164,15 +232,21 @@ export class GraphView {
       const sw = isHl || ctl ? 3 : 1.5;
       if (boxed) {
         el("rect", { x: -W / 2, y: -H / 2, width: W, height: H, rx: 7, fill, stroke, "stroke-width": sw }, g);
-        const t1 = el("text", { x: 0, y: -4, "text-anchor": "middle", "font-size": 11.5, "font-weight": 600, fill: "#fff" }, g);
-        t1.textContent = (ctl ? "★ " : "") + clip(e.name, ctl ? 19 : 21);
-        const t2 = el("text", { x: 0, y: 12, "text-anchor": "middle", "font-size": 10, fill: "#fff", "fill-opacity": 0.9 }, g);
+        const t1 = el("text", { x: 0, y: -4, "text-anchor": "middle", "font-size": 13, "font-weight": 600, fill: "#fff", class: "box-label", "data-full": e.name }, g);
+        t1.textContent = (ctl ? "★ " : "") + short.get(e.id);
+        const t2 = el("text", { x: 0, y: 14, "text-anchor": "middle", "font-size": 12, fill: "#fff", "fill-opacity": 0.9 }, g);
         t2.textContent = [e.kind, e.country].filter(Boolean).join(" · ");
       } else {
         el("circle", { r: e.id === this.opts.root ? 12 : 9, fill, stroke: isHl ? "#f77f00" : ctl ? "#111" : "#fff", "stroke-width": sw }, g);
-        const t = el("text", { x: 0, y: 24, "text-anchor": "middle", "font-size": 11, fill: "#222", stroke: "#fff", "stroke-width": 3, "paint-order": "stroke" }, g);
-        t.textContent = (ctl ? "★ " : "") + clip(e.name, 26);
+        const t = el("text", { x: 0, y: 24, "text-anchor": "middle", "font-size": 12, fill: "#222", stroke: "#fff", "stroke-width": 3, "paint-order": "stroke", class: "node-label", "data-full": e.name }, g);
+        t.textContent = (ctl ? "★ " : "") + short.get(e.id);
       }
+      // Hover (or focus) shows the whole name above everything else.
+      const whole = (ctl ? "★ " : "") + e.name;
+      g.addEventListener("mouseenter", () => this.showFull(g, whole));
+      g.addEventListener("mouseleave", () => this.showFull(null));
+      g.addEventListener("focus", () => this.showFull(g, whole));
+      g.addEventListener("blur", () => this.showFull(null));
       el("title", {}, g).textContent = `${e.name} (${e.kind}${e.country ? ", " + e.country : ""})`;
       g.addEventListener("click", (ev) => { ev.stopPropagation(); this.select(e.id); });
       g.addEventListener("dblclick", (ev) => { ev.stopPropagation(); ev.preventDefault(); this.onExpand(e.id); });
@@ -181,8 +255,19 @@ export class GraphView {
         else if (ev.key === "e" || ev.key === "E") { ev.preventDefault(); this.onExpand(e.id); }
       });
     }
+    this.hoverLayer = el("g", { class: "hover-label", "aria-hidden": "true" }, vp);
     if (this.selected) this.markSelected();
     this.svg.setAttribute("aria-label", `Graph of ${this.graph.entities.length} entities and ${this.graph.relationships.length} relationships`);
+  }
+
+  /** Writes a node's whole name over the drawing (null clears it); it takes no clicks. */
+  showFull(g, text) {
+    this.hoverLayer.replaceChildren();
+    if (!g) return;
+    const p = this.pos.get(g.dataset.id);
+    const boxed = this.opts.layout !== "force";
+    el("text", { x: p.x, y: p.y + (boxed ? 36 : 24), "text-anchor": "middle", "font-size": 13, "font-weight": 600, fill: "#111", stroke: "#fff",
+      "stroke-width": 4, "paint-order": "stroke", "data-for": g.dataset.id }, this.hoverLayer).textContent = text;
   }
 
   /** Marks id as selected and reports it. */
@@ -221,14 +306,29 @@ export class GraphView {
     this.svg.classList.toggle("far", k < 0.5);
   }
 
-  /** Fits the drawing into the visible area. */
-  fit() {
+  /**
+   * Fits the drawing into the visible area. readable (a new drawing of boxes) zooms out
+   * no further than 100 %, where the boxes' smallest text is 12 px, and centres on the
+   * root instead; the Fit button shows everything.
+   */
+  fit({ readable = false } = {}) {
     const r = this.svg.getBoundingClientRect();
     const w = r.width || 800, h = r.height || 500;
     const pad = 110;
     const b = this.bounds;
-    const k = Math.min(1.4, (w - 20) / (b.width + 2 * pad), (h - 20) / (b.height + 2 * pad));
-    this.view = { k, x: w / 2 - (b.minX + b.width / 2) * k, y: h / 2 - (b.minY + b.height / 2) * k };
+    let k = Math.min(1.4, (w - 20) / (b.width + 2 * pad), (h - 20) / (b.height + 2 * pad));
+    let cx = b.minX + b.width / 2, cy = b.minY + b.height / 2;
+    if (readable && this.opts.layout !== "force" && k < 1) {
+      k = 1;
+      const root = this.pos.get(this.opts.root);
+      if (root) {
+        // The root in view, the drawing's edge no further in than its padding.
+        const centre = (at, min, size, span) => size + 2 * pad <= span ? min + size / 2 : Math.min(Math.max(at, min - pad + span / 2), min + size + pad - span / 2);
+        cx = centre(root.x, b.minX, b.width, w - 20);
+        cy = centre(root.y, b.minY, b.height, h - 20);
+      }
+    }
+    this.view = { k, x: w / 2 - cx * k, y: h / 2 - cy * k };
     this.apply();
   }
 
