@@ -206,11 +206,12 @@ func (b *bulkLoader) add(w *writer, rec Record) error {
 			return err
 		}
 		h := hotOf(r).encode()
+		k := relationshipKeys(rid, from, typ, to)
 		for _, kv := range [][2][]byte{
-			{relKey(rid), raw},
+			{k.rec, raw},
 			{relIDKey(r.ID), u64(nil, uint64(rid))},
-			{adjKey(famOut, from, typ, to, rid), h},
-			{adjKey(famIn, to, typ, from, rid), h},
+			{k.out, h},
+			{k.in, h},
 		} {
 			if err := b.set(kv[0], kv[1]); err != nil {
 				return err
@@ -602,10 +603,11 @@ func (l *streamLoader) work(sw *streamWorker, j *streamJob) {
 		return
 	}
 	h := hotOfProps(r, props).encode()
-	fb.add(famRel, relKey(j.rid), raw)
+	k := relationshipKeys(j.rid, j.from, j.typ, j.to)
+	fb.add(famRel, k.rec, raw)
 	fb.add(famRelID, relIDKey(r.ID), u64(sw.num[:0], uint64(j.rid)))
-	fb.add(famOut, adjKey(famOut, j.from, j.typ, j.to, j.rid), h)
-	fb.add(famIn, adjKey(famIn, j.to, j.typ, j.from, j.rid), h)
+	fb.add(famOut, k.out, h)
+	fb.add(famIn, k.in, h)
 }
 
 // inRecord puts "record N: " in front of the Field of err, a validation *Error.

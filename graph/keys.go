@@ -137,6 +137,21 @@ func adjKey(fam byte, a NodeID, typ uint16, b NodeID, r RelID) []byte {
 	return u64(k, uint64(r))
 }
 
+// relKeys are the three keys that record relationship rid of type typ from → to: its
+// record (E · rid), and its entries in the adjacency of both ends (O · from · typ · to ·
+// rid and I · to · typ · from · rid), whose values are its hot payload. Every write of a
+// relationship (Apply, BulkLoad, StreamLoad) and every removal goes through this one
+// encoder. The R key (public id → rid) is not among them: it outlives a rewrite.
+type relKeys struct{ rec, out, in []byte }
+
+// relationshipKeys returns the relKeys of relationship rid of type typ from → to.
+func relationshipKeys(rid RelID, from NodeID, typ uint16, to NodeID) relKeys {
+	return relKeys{rec: relKey(rid), out: adjKey(famOut, from, typ, to, rid), in: adjKey(famIn, to, typ, from, rid)}
+}
+
+// all returns the record key and both adjacency keys, in that order.
+func (k relKeys) all() [][]byte { return [][]byte{k.rec, k.out, k.in} }
+
 // adjPrefix is the prefix of a's adjacency in family fam, of one type when typ ≠ 0.
 func adjPrefix(fam byte, a NodeID, typ uint16) []byte {
 	k := u64([]byte{fam}, uint64(a))

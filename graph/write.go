@@ -495,11 +495,8 @@ func (w *writer) putRelationship(prefix string, r *Relationship) error {
 		return err
 	}
 	h := hotOf(r).encode()
-	for _, kv := range [][2][]byte{
-		{relKey(rid), raw},
-		{adjKey(famOut, from, typ, to, rid), h},
-		{adjKey(famIn, to, typ, from, rid), h},
-	} {
+	k := relationshipKeys(rid, from, typ, to)
+	for _, kv := range [][2][]byte{{k.rec, raw}, {k.out, h}, {k.in, h}} {
 		if err := w.txn.Set(kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -521,7 +518,7 @@ func (w *writer) removeRelationshipKeys(rid RelID) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range [][]byte{relKey(rid), adjKey(famOut, from, typ, to, rid), adjKey(famIn, to, typ, from, rid)} {
+	for _, k := range relationshipKeys(rid, from, typ, to).all() {
 		if err := w.del(k); err != nil {
 			return err
 		}
