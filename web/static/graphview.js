@@ -91,6 +91,7 @@ export class GraphView {
     if (this.opts.root && ids.includes(this.opts.root)) ids.unshift(...ids.splice(ids.indexOf(this.opts.root), 1));
     const edges = graph.relationships.map((r) => ({ from: r.from.id, to: r.to.id, rank: this.ranks(r.type) }));
     const layout = this.opts.layout;
+    this.labelSize = 12;
     const t0 = performance.now();
     let res;
     if (layout === "ownership") res = layered(ids, edges, { nodeW: 170, nodeH: 44, layerGap: 80 });
@@ -101,8 +102,19 @@ export class GraphView {
     this.bounds = res;
     this.assignColours(graph.entities);
     this.draw();
-    this.placeLabels();
     this.fit({ readable: true });
+    if (layout === "force") {
+      // A wide drawing fits only zoomed out: its labels grow to stay 12 px on the
+      // screen (fewer of them then fit, and the collision pass hides the rest).
+      const size = 12 / Math.min(1, this.view.k);
+      for (const t of this.viewport.querySelectorAll(".node-label, .edge-label")) {
+        t.setAttribute("font-size", size.toFixed(1));
+        t.setAttribute("stroke-width", (3 * size / 12).toFixed(1));
+        if (t.classList.contains("node-label")) t.setAttribute("y", 24 + size - 12);
+      }
+      this.labelSize = size;
+    }
+    this.placeLabels();
     this.drawLegend();
   }
 
@@ -139,13 +151,14 @@ export class GraphView {
       const p = this.pos.get(g.dataset.id);
       const self = g.firstChild.getBBox();
       let ok = false;
-      for (const [x, y, anchor] of [[0, 24, "middle"], [0, -16, "middle"], [self.width / 2 + 5, 4, "start"], [-self.width / 2 - 5, 4, "end"]]) {
+      const s = this.labelSize || 12;
+      for (const [x, y, anchor] of [[0, self.height / 2 + s, "middle"], [0, -self.height / 2 - s / 3, "middle"], [self.width / 2 + 4, s / 3, "start"], [-self.width / 2 - 4, s / 3, "end"]]) {
         t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("text-anchor", anchor);
         const r = t.getBBox();
         const b = { x: p.x + r.x, y: p.y + r.y, width: r.width, height: r.height };
         if (free(b) && !dots.some((d) => boxesMeet(d, b, 0))) { placed.push(b); ok = true; break; }
       }
-      if (!ok) { t.setAttribute("x", 0); t.setAttribute("y", 24); t.setAttribute("text-anchor", "middle"); t.classList.add("crowded"); }
+      if (!ok) t.classList.add("crowded");
     }
   }
 
@@ -266,8 +279,9 @@ export class GraphView {
     if (!g) return;
     const p = this.pos.get(g.dataset.id);
     const boxed = this.opts.layout !== "force";
-    el("text", { x: p.x, y: p.y + (boxed ? 36 : 24), "text-anchor": "middle", "font-size": 13, "font-weight": 600, fill: "#111", stroke: "#fff",
-      "stroke-width": 4, "paint-order": "stroke", "data-for": g.dataset.id }, this.hoverLayer).textContent = text;
+    const s = boxed ? 13 : (this.labelSize || 12) * 1.08;
+    el("text", { x: p.x, y: p.y + (boxed ? 36 : 12 + s), "text-anchor": "middle", "font-size": s.toFixed(1), "font-weight": 600, fill: "#111", stroke: "#fff",
+      "stroke-width": boxed ? 4 : (4 * s) / 13, "paint-order": "stroke", "data-for": g.dataset.id }, this.hoverLayer).textContent = text;
   }
 
   /** Marks id as selected and reports it. */
