@@ -16,7 +16,7 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	store, err := graph.Open(graph.Options{Dir: *data, CacheSize: noCache})
+	store, err := openExistingStore(graph.Options{Dir: *data, CacheSize: noCache}, "give --data DIR of an existing store")
 	if err != nil {
 		return err
 	}

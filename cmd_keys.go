@@ -51,7 +51,10 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if *url != "" {
 			return fn(&keysClient{base: strings.TrimSuffix(*url, "/"), key: *adminKey})
 		}
-		store, err := graph.Open(graph.Options{Dir: *data, CacheSize: noCache})
+		store, err := openExistingStore(graph.Options{Dir: *data, CacheSize: noCache}, "give --data DIR of an existing store, or --url URL of a running server")
+		if errors.Is(err, errNoStore) {
+			return fmt.Errorf("keys: %w", err)
+		}
 		if err != nil {
 			return fmt.Errorf("keys: open the store at %s (stop the server that uses it first, or pass --url): %w", *data, err)
 		}

@@ -10,10 +10,18 @@ import (
 	"github.com/lodestone-kg/lodestone/graph"
 )
 
-// mustCreateKey runs `lodestone keys create --role role` on the store folder data and
-// returns the key it printed.
+// mustCreateKey runs `lodestone keys create --role role` on the store folder data,
+// creating an empty store there first if there is none (keys refuses a folder with no
+// store), and returns the key it printed.
 func mustCreateKey(t *testing.T, data, role string) string {
 	t.Helper()
+	store, err := graph.Open(graph.Options{Dir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
 	out, _, err := runCLI(t, nil, "", "keys", "create", "--data", data, "--role", role, "--name", "test "+role)
 	if err != nil {
 		t.Fatalf("keys create --role %s: %v", role, err)

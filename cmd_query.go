@@ -33,12 +33,12 @@ Commands:
                           --description, --tag and --variables default to the latest version's
   delete NAME             delete it (its history is kept until --purge)
 
-Every command talks to the server at --server URL (LODESTONE_SERVER), or, without one,
+Every command talks to the server at --url URL (LODESTONE_URL), or, without one,
 opens the store folder --data (LODESTONE_DATA, default ./data) directly; a store that a
-running server holds cannot be opened: use --server then.
+running server holds cannot be opened: use --url then.
 
 Examples:
-  lodestone query list --server http://localhost:8080
+  lodestone query list --url http://localhost:8080
   lodestone query run company-owners --var company=mp-materials --format csv > owners.csv
   lodestone query save my-owners --file owners.graphql --description "Owners of a company" --tag ownership
 `
@@ -52,9 +52,14 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fs := newFlagSet("query "+cmd, stderr)
 	var c queryConn
-	fs.StringVar(&c.server, "server", "", "URL of a Lodestone server, e.g. http://localhost:8080 (LODESTONE_SERVER); without it, the store folder --data is used")
-	fs.StringVar(&c.data, "data", "./data", "folder of the Badger store, when no --server is given (LODESTONE_DATA)")
-	fs.StringVar(&c.key, "key", "", "API key for --server, sent as Authorization: Bearer; save and delete need a writer key (LODESTONE_KEY)")
+	fs.StringVar(&c.server, "url", "", "URL of a Lodestone server, e.g. http://localhost:8080 (LODESTONE_URL); without it, the store folder --data is used")
+	fs.Func("server", "deprecated: use --url (LODESTONE_SERVER, deprecated: use LODESTONE_URL)", func(v string) error {
+		fmt.Fprintln(stderr, "lodestone: --server is deprecated; use --url (LODESTONE_URL)")
+		c.server = v
+		return nil
+	})
+	fs.StringVar(&c.data, "data", "./data", "folder of the Badger store, when no --url is given (LODESTONE_DATA)")
+	fs.StringVar(&c.key, "key", "", "API key for --url, sent as Authorization: Bearer; save and delete need a writer key (LODESTONE_KEY)")
 	switch cmd {
 	case "list":
 		tag := fs.String("tag", "", "only the saved queries carrying this tag")
@@ -126,7 +131,7 @@ func runQuery(ctx context.Context, args []string, getenv func(string) string, st
 	return fmt.Errorf("query: unknown command %q", cmd)
 }
 
-// parseQueryFlags parses args; only --server, --data and the flags in env read the
+// parseQueryFlags parses args; only --url, --data and the flags in env read the
 // environment (a per-run value such as --var from the environment would surprise).
 func parseQueryFlags(fs *flag.FlagSet, args []string, getenv func(string) string, allowArg bool, env ...string) error {
 	if err := fs.Parse(args); err != nil {
@@ -137,7 +142,15 @@ func parseQueryFlags(fs *flag.FlagSet, args []string, getenv func(string) string
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, name := range append([]string{"server", "data", "key"}, env...) {
+	// LODESTONE_SERVER is the deprecated name of LODESTONE_URL: read only when neither
+	// --url, --server nor LODESTONE_URL says otherwise.
+	if !given["url"] && !given["server"] && getenv("LODESTONE_URL") == "" && getenv("LODESTONE_SERVER") != "" && fs.Lookup("server") != nil {
+		fmt.Fprintln(fs.Output(), "lodestone: LODESTONE_SERVER is deprecated; use LODESTONE_URL")
+		if err := fs.Set("url", getenv("LODESTONE_SERVER")); err != nil {
+			return err
+		}
+	}
+	for _, name := range append([]string{"url", "data", "key"}, env...) {
 		if given[name] || fs.Lookup(name) == nil {
 			continue
 		}
@@ -210,18 +223,18 @@ func (c *queryConn) client(write bool) (*http.Client, string, func(), error) {
 	if c.server != "" {
 		u, err := url.Parse(c.server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, "", nil, fmt.Errorf("--server %q is not an http(s) URL such as http://localhost:8080", c.server)
+			return nil, "", nil, fmt.Errorf("--url %q is not an http(s) URL such as http://localhost:8080", c.server)
 		}
 		return &http.Client{Timeout: 5 * time.Minute, Transport: bearerTransport{key: c.key}}, strings.TrimRight(c.server, "/"), func() {}, nil
 	}
 	if !write {
 		if _, err := os.Stat(c.data); err != nil {
-			return nil, "", nil, fmt.Errorf("no store at %s (give --data DIR, or --server URL to ask a running server)", c.data)
+			return nil, "", nil, fmt.Errorf("no store at %s (give --data DIR, or --url URL to ask a running server)", c.data)
 		}
 	}
 	store, err := graph.Open(graph.Options{Dir: c.data, ReadOnly: !write, CacheSize: noCache})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("open the store at %s (a running server holds it: use --server URL): %w", c.data, err)
+		return nil, "", nil, fmt.Errorf("open the store at %s (a running server holds it: use --url URL): %w", c.data, err)
 	}
 	// In process, nothing listens: whoever can open the store folder owns it.
 	h, err := server.NewServer(zap.NewNop(), server.Config{Version: version, AnonymousWrites: true}, store, schemaSDL)

@@ -37,7 +37,7 @@ func TestQueryCommandsOnServer(t *testing.T) {
 	writer := mustCreateKey(t, data, "writer")
 	base, stop := startServe(t, map[string]string{"LODESTONE_LOG_FORMAT": "console", "LODESTONE_DATA": data})
 	defer stop()
-	env := map[string]string{"LODESTONE_SERVER": base, "LODESTONE_KEY": writer} // --server and --key from the environment
+	env := map[string]string{"LODESTONE_URL": base, "LODESTONE_KEY": writer} // --url and --key from the environment
 	if _, _, err := runCLI(t, map[string]string{"LODESTONE_SERVER": base}, "{ stats { entities } }", "query", "save", "anon", "--file", "-"); err == nil || !strings.Contains(err.Error(), "writer role") {
 		t.Errorf("query save without a key: %v, want a refusal naming the writer role", err)
 	}
@@ -149,14 +149,22 @@ func TestQueryCommandsOnStoreFolder(t *testing.T) {
 		t.Errorf("run counts = %q, %v", out, err)
 	}
 
-	// While a server holds the folder, the commands say to use --server.
+	// While a server holds the folder, the commands say to use --url.
 	base, stop := startServe(t, env)
 	defer stop()
-	if _, _, err := runCLI(t, env, "", "query", "list"); err == nil || !strings.Contains(err.Error(), "use --server") {
-		t.Errorf("list on a folder a server holds: %v, want advice to use --server", err)
+	if _, _, err := runCLI(t, env, "", "query", "list"); err == nil || !strings.Contains(err.Error(), "use --url") {
+		t.Errorf("list on a folder a server holds: %v, want advice to use --url", err)
 	}
-	if out, _, err := runCLI(t, env, "", "query", "run", "counts", "--server", base); err != nil || !strings.Contains(out, `"entities": 130`) {
+	if out, _, err := runCLI(t, env, "", "query", "run", "counts", "--url", base); err != nil || !strings.Contains(out, `"entities": 130`) {
 		t.Errorf("the query saved on the folder, run on the server = %q, %v", out, err)
+	}
+	// --server and LODESTONE_SERVER are deprecated names of --url and LODESTONE_URL: they
+	// still work, and say so.
+	if out, errOut, err := runCLI(t, env, "", "query", "run", "counts", "--server", base); err != nil || !strings.Contains(out, `"entities": 130`) || !strings.Contains(errOut, "--server is deprecated; use --url") {
+		t.Errorf("run --server = %q, stderr %q, %v; want the result and a deprecation warning", out, errOut, err)
+	}
+	if out, errOut, err := runCLI(t, map[string]string{"LODESTONE_SERVER": base}, "", "query", "run", "counts"); err != nil || !strings.Contains(out, `"entities": 130`) || !strings.Contains(errOut, "LODESTONE_SERVER is deprecated; use LODESTONE_URL") {
+		t.Errorf("run with LODESTONE_SERVER = %q, stderr %q, %v; want the result and a deprecation warning", out, errOut, err)
 	}
 	if _, _, err := runCLI(t, map[string]string{"LODESTONE_DATA": filepath.Join(dir, "missing")}, "", "query", "list"); err == nil || !strings.Contains(err.Error(), "no store at") {
 		t.Errorf("list on a missing folder: %v", err)
@@ -172,13 +180,13 @@ func TestQueryCommandUsage(t *testing.T) {
 		{[]string{"query", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"query", "show"}, "name the saved query"},
 		{[]string{"query", "run"}, "name the saved query"},
-		{[]string{"query", "run", "x", "--format", "xml", "--server", "http://127.0.0.1:1"}, "--format must be json or csv"},
-		{[]string{"query", "run", "x", "--var", "novalue", "--server", "http://127.0.0.1:1"}, `--var "novalue": write NAME=VALUE`},
+		{[]string{"query", "run", "x", "--format", "xml", "--url", "http://127.0.0.1:1"}, "--format must be json or csv"},
+		{[]string{"query", "run", "x", "--var", "novalue", "--url", "http://127.0.0.1:1"}, `--var "novalue": write NAME=VALUE`},
 		{[]string{"query", "save", "x"}, "--file is required"},
 		{[]string{"query", "save", "x", "--file", "-", "--variables", "[1]"}, "--variables must be a JSON object"},
 		{[]string{"query", "list", "extra"}, `unexpected argument "extra"`},
-		{[]string{"query", "list", "--server", "localhost:8080"}, "is not an http(s) URL"},
-		{[]string{"query", "list", "--server", "http://127.0.0.1:1"}, "cannot reach the server"},
+		{[]string{"query", "list", "--url", "localhost:8080"}, "is not an http(s) URL"},
+		{[]string{"query", "list", "--url", "http://127.0.0.1:1"}, "cannot reach the server"},
 	} {
 		_, _, err := runCLI(t, nil, "{ stats { entities } }", tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

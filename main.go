@@ -67,7 +67,7 @@ Run "lodestone <command> -h" for the flags of a command.
 // it: args as os.Args, getenv as os.Getenv.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd, rest := "serve", args[1:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if len(rest) > 0 && (!strings.HasPrefix(rest[0], "-") || isHelp(rest[0])) {
 		cmd, rest = rest[0], rest[1:]
 	}
 	switch cmd {
@@ -96,57 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runQuery(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, rest, getenv, stdout, stderr)
-	case "help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
-}
-
-// newFlagSet returns a flag set for a subcommand whose errors and help go to stderr.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("lodestone "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses args, then sets every flag not given on the command line from its
-// environment variable LODESTONE_<NAME> (upper case, dashes as underscores).
-func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		env := "LODESTONE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %v", env, v, e)
-			}
-		}
-	})
-	return err
-}
-
-// subcommand splits the arguments of a command with subcommands (keys, query) into the
-// subcommand and its arguments. With none, or help, it prints usage to stderr and
-// reports done, with an error saying missing when there were no arguments at all.
-func subcommand(args []string, usage, missing string, stderr io.Writer) (cmd string, rest []string, done bool, err error) {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return "", nil, true, errors.New(missing)
-		}
-		return "", nil, true, nil
-	}
-	return args[0], args[1:], false, nil
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -221,5 +223,57 @@ func TestSetMemoryLimit(t *testing.T) {
 	setMemoryLimit(0, "")
 	if got := debug.SetMemoryLimit(-1); got != 700<<20 {
 		t.Errorf("limit = %d after GOMEMLIMIT and 0, want it unchanged (%d)", got, 700<<20)
+	}
+}
+
+// TestHelpListsCommands: lodestone --help, -h and help print the commands on stdout and
+// succeed.
+func TestHelpListsCommands(t *testing.T) {
+	for _, arg := range []string{"--help", "-h", "help"} {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"lodestone", arg}, func(string) string { return "" }, nil, &out, io.Discard)
+		if err != nil || !strings.Contains(out.String(), "Commands:") || !strings.Contains(out.String(), "healthcheck") {
+			t.Errorf("lodestone %s = %q, %v; want the command list and no error", arg, out.String(), err)
+		}
+	}
+}
+
+// TestHealthcheckTakesBaseURL: --url is the server's base URL, like every command's; a
+// URL naming /healthz, as before, still works.
+func TestHealthcheckTakesBaseURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	base := srv.URL
+	for _, url := range []string{base, base + "/", base + "/healthz"} {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"lodestone", "healthcheck", "--url", url}, func(string) string { return "" }, nil, &out, io.Discard)
+		if err != nil || strings.TrimSpace(out.String()) != "ok" {
+			t.Errorf("healthcheck --url %s = %q, %v; want ok", url, out.String(), err)
+		}
+	}
+}
+
+// TestStoreCommandsRefuseMissingStore: keys and check pointed at a folder with no store
+// refuse, and create neither the folder nor a store in an empty one.
+func TestStoreCommandsRefuseMissingStore(t *testing.T) {
+	for _, args := range [][]string{{"keys", "list"}, {"keys", "create", "--role", "reader"}, {"check"}} {
+		missing := filepath.Join(t.TempDir(), "missing")
+		empty := t.TempDir()
+		for _, dir := range []string{missing, empty} {
+			err := run(context.Background(), append(append([]string{"lodestone"}, args...), "--data", dir), func(string) string { return "" }, nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "no store at") {
+				t.Errorf("%v --data %s: %v, want no store at", args, dir, err)
+			}
+		}
+		if _, err := os.Stat(missing); !os.IsNotExist(err) {
+			t.Errorf("%v created the missing folder (%v)", args, err)
+		}
+		if ents, _ := os.ReadDir(empty); len(ents) > 0 {
+			t.Errorf("%v wrote %d files into an empty folder", args, len(ents))
+		}
 	}
 }
