@@ -135,14 +135,22 @@ export class GraphView {
   placeLabels() {
     const placed = [];
     const free = (b) => !placed.some((p) => boxesMeet(p, b));
-    for (const t of this.viewport.querySelectorAll(".edge-label")) {
-      const b = t.getBBox();
-      if (free(b)) placed.push(b);
-      else t.classList.add("crowded");
-    }
-    if (this.opts.layout !== "force") return;
     const nodes = [...this.viewport.querySelectorAll(".node")];
     const dots = nodes.map((g) => { const r = g.firstChild.getBBox(); const p = this.pos.get(g.dataset.id); return { x: p.x + r.x, y: p.y + r.y, width: r.width, height: r.height }; });
+    const clear = (b) => free(b) && !dots.some((d) => boxesMeet(d, b, 0));
+    // Edge labels first, moved along y by up to a line when a node or a label is in the way.
+    for (const t of this.viewport.querySelectorAll(".edge-label")) {
+      const y0 = Number(t.getAttribute("y"));
+      const step = (this.labelSize || 12) * 0.6;
+      let ok = false;
+      for (const dy of [0, -step, step, -2 * step, 2 * step]) {
+        t.setAttribute("y", y0 + dy);
+        const b = t.getBBox();
+        if (clear(b)) { placed.push(b); ok = true; break; }
+      }
+      if (!ok) { t.setAttribute("y", y0); t.classList.add("crowded"); }
+    }
+    if (this.opts.layout !== "force") return;
     const degree = new Map();
     for (const r of this.graph.relationships) for (const id of [r.from.id, r.to.id]) degree.set(id, (degree.get(id) || 0) + 1);
     const weight = (g) => (g.classList.contains("root") ? 1e6 : 0) + (g.classList.contains("hl") ? 1e5 : 0) + (g.classList.contains("controller") ? 1e4 : 0) + (degree.get(g.dataset.id) || 0);
@@ -156,7 +164,7 @@ export class GraphView {
         t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("text-anchor", anchor);
         const r = t.getBBox();
         const b = { x: p.x + r.x, y: p.y + r.y, width: r.width, height: r.height };
-        if (free(b) && !dots.some((d) => boxesMeet(d, b, 0))) { placed.push(b); ok = true; break; }
+        if (clear(b)) { placed.push(b); ok = true; break; }
       }
       if (!ok) t.classList.add("crowded");
     }
