@@ -89,7 +89,7 @@ func TestSaveQueryRefusesBadInput(t *testing.T) {
 			"input.query", "does not validate"},
 		{"mutation", map[string]any{"name": "q", "query": `mutation { deleteRelationship(id: "own-nre") }`},
 			"input.query", "is a mutation; saved queries must be queries"},
-		{"subscription", map[string]any{"name": "q", "query": `subscription { stats { entities } }`},
+		{"subscription", map[string]any{"name": "q", "query": `subscription { changes { seq } }`},
 			"input.query", "is a subscription; saved queries must be queries"},
 		{"two operations", map[string]any{"name": "q", "query": `query A { stats { entities } } query B { stats { version } }`},
 			"input.query", "holds 2 operations"},
