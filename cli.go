@@ -79,3 +79,39 @@ func subcommand(args []string, usage, missing string, stderr io.Writer) (cmd str
 	}
 	return args[0], args[1:], false, nil
 }
+
+// createAtomic creates a temporary file in the folder of name, for a command to write
+// name in full or not at all: commit closes it and renames it to name; abort closes and
+// removes it, and does nothing after commit, so it can be deferred.
+func createAtomic(name string) (f *os.File, commit func() error, abort func(), err error) {
+	f, err = os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_ = f.Chmod(0o644) // as os.Create would, not CreateTemp's 0600
+	done := false
+	abort = func() {
+		if !done {
+			done = true
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+	commit = func() error {
+		if done {
+			return errors.New("createAtomic: already committed or aborted")
+		}
+		if err := f.Close(); err != nil {
+			abort()
+			return err
+		}
+		if err := os.Rename(f.Name(), name); err != nil {
+			os.Remove(f.Name())
+			done = true
+			return err
+		}
+		done = true
+		return nil
+	}
+	return f, commit, abort, nil
+}

@@ -6,13 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/ingest"
-	"github.com/lodestone-kg/lodestone/server"
 )
 
 // runExport writes the graph, or a subgraph around --seeds, in one of the export formats,
@@ -37,20 +35,21 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if !contains(ingest.ExportFormats, *format) {
 		return fmt.Errorf("export: --format %q: use jsonl, graphml, gexf, cytoscape, csv or ftm", *format)
 	}
-	sel, gerr := server.ExportSelection(*seeds, *depth, *types, *direction, *asOf)
+	sel, gerr := ingest.ExportSelection(*seeds, *depth, *types, *direction, *asOf)
 	if gerr != nil {
 		return gerr
 	}
 	var w io.Writer = stdout
-	var file *os.File
+	finish := func() error { return nil }
 	csvDir := *format == ingest.FormatCSV && *out != "" && !strings.HasSuffix(*out, ".zip")
 	if *out != "" && !csvDir {
-		f, err := os.Create(*out)
+		// --out appears only when the export succeeded: a failure leaves no partial file.
+		f, commit, abort, err := createAtomic(*out)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		file, w = f, f
+		defer abort()
+		w, finish = f, commit
 	}
 	start := time.Now()
 	if *remote != "" {
@@ -77,7 +76,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		fmt.Fprintf(stderr, "exported %s bytes of %s in %s\n", groupInt(n), *format, time.Since(start).Round(time.Millisecond))
-		return closeFile(file)
+		return finish()
 	}
 	store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true, CacheSize: noCache})
 	if err != nil {
@@ -95,14 +94,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stderr, "exported %s sources, %s entities, %s relationships (%s bytes of %s) in %s\n",
 		groupInt(int64(sum.Sources)), groupInt(int64(sum.Entities)), groupInt(int64(sum.Relationships)), groupInt(sum.Bytes), *format, sum.Duration.Round(time.Millisecond))
-	return closeFile(file)
-}
-
-func closeFile(f *os.File) error {
-	if f == nil {
-		return nil
-	}
-	return f.Close()
+	return finish()
 }
 
 // groupInt writes n with thousands separators.

@@ -278,7 +278,7 @@ func handleExport(log *zap.Logger, store *graph.Store, limits *guard) http.Handl
 			writeAdminError(w, http.StatusBadRequest, graph.Invalid("format", "%q is not an export format; use jsonl, graphml, gexf, cytoscape or csv", format))
 			return
 		}
-		sel, gerr := ExportSelection(q.Get("seeds"), q.Get("depth"), q.Get("types"), q.Get("direction"), q.Get("asOf"))
+		sel, gerr := ingest.ExportSelection(q.Get("seeds"), q.Get("depth"), q.Get("types"), q.Get("direction"), q.Get("asOf"))
 		if gerr != nil {
 			writeAdminError(w, http.StatusBadRequest, gerr)
 			return
@@ -409,50 +409,6 @@ func exportAllowed(ctx context.Context, store *graph.Store, sel graph.ExportOpti
 		return &graph.Error{Code: graph.ELIMIT, Field: "depth", Message: fmt.Sprintf("%d is above this server's cap of %d for subgraph exports (an admin key may go further)", sel.Depth, max)}
 	}
 	return nil
-}
-
-// ExportSelection parses the subgraph parameters shared by GET /export and `lodestone
-// export`: comma-separated seeds and types, depth (default 1 with seeds), direction
-// (OUT, IN or BOTH) and asOf (YYYY-MM-DD). Errors are EINVALID naming the parameter.
-func ExportSelection(seeds, depth, types, direction, asOf string) (graph.ExportOptions, *graph.Error) {
-	var sel graph.ExportOptions
-	sel.Seeds = splitList(seeds)
-	sel.Types = splitList(types)
-	sel.Depth = 1
-	if depth != "" {
-		d, err := strconv.Atoi(depth)
-		if err != nil || d < 0 || d > 100 {
-			return sel, graph.Invalid("depth", "%q is not a depth between 0 and 100", depth)
-		}
-		sel.Depth = d
-	}
-	switch strings.ToUpper(direction) {
-	case "", "BOTH":
-	case "OUT":
-		sel.Direction = graph.Out
-	case "IN":
-		sel.Direction = graph.In
-	default:
-		return sel, graph.Invalid("direction", "%q is not OUT, IN or BOTH", direction)
-	}
-	if asOf != "" {
-		d, err := graph.ParseDate(asOf)
-		if err != nil {
-			return sel, graph.Invalid("asOf", "%v", err)
-		}
-		sel.AsOf = d
-	}
-	return sel, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // BackupVersionHeader is the trailer (and, for the starting point, header) of GET
