@@ -61,13 +61,14 @@ func handleSSE(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.
 			writeRequestError(w, status, msg)
 			return
 		}
-		execType, _ := operationOf(req.Query, req.OperationName)
+		doc, parseErr := parseRequest(req.Query) // once, for naming and the estimate
+		execType, _ := operationOfParsed(doc, req.Query, req.OperationName)
 		if execType == "mutation" && r.Method == http.MethodGet {
 			w.Header().Set("Allow", "POST")
 			writeRequestError(w, http.StatusMethodNotAllowed, "mutations must be sent with POST, not GET")
 			return
 		}
-		estimate, release, refused := limits.admit(r.Context(), mediaJSON, req.Query, req.OperationName, req.Variables)
+		estimate, release, refused := limits.admitParsed(r.Context(), mediaJSON, req.Query, doc, parseErr, req.OperationName, req.Variables)
 		if refused != nil {
 			limits.setWorkHeader(w, r.Context(), estimate)
 			refused.write(w, mediaJSON)

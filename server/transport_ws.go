@@ -217,9 +217,9 @@ func (s *wsSession) finish(id string) {
 // run executes one operation and sends its results, then complete (unless the client
 // completed it first).
 func (s *wsSession) run(ctx context.Context, id string, req graphQLRequest) {
-	execType, _ := operationOf(req.Query, req.OperationName)
-	estimate, release, refused := s.limits.admit(ctx, mediaJSON, req.Query, req.OperationName, req.Variables)
-	_ = estimate
+	doc, parseErr := parseRequest(req.Query) // once, for naming and the estimate
+	execType, _ := operationOfParsed(doc, req.Query, req.OperationName)
+	_, release, refused := s.limits.admitParsed(ctx, mediaJSON, req.Query, doc, parseErr, req.OperationName, req.Variables)
 	if refused != nil {
 		s.send(ctx, wsMessage{ID: id, Type: "error", Payload: errorPayload(refused.code, refused.message)})
 		return
