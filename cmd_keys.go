@@ -51,7 +51,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if *url != "" {
 			return fn(&keysClient{base: strings.TrimSuffix(*url, "/"), key: *adminKey})
 		}
-		store, err := openExistingStore(graph.Options{Dir: *data, CacheSize: noCache}, "give --data DIR of an existing store, or --url URL of a running server")
+		store, err := openExistingStore(graph.Options{Dir: *data, CacheSize: noCache}, "give --data DIR of an existing store, or --url URL of a running server; lodestone serve or import creates a store")
 		if errors.Is(err, errNoStore) {
 			return fmt.Errorf("keys: %w", err)
 		}
