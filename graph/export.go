@@ -275,87 +275,27 @@ func selectSubgraph(ctx context.Context, txn *badger.Txn, opts ExportOptions, l 
 	return &sel, nil
 }
 
-// exportSubgraph emits the records of sel opts.Passes times: the sources its records
-// cite, its entities, then its relationships, each in store order. It reads each record
-// when it emits it (and once more before, to learn which sources are cited), so that it
-// holds one record at a time.
+// exportSubgraph emits the records of sel passes times: the sources its records cite,
+// its entities, then its relationships, each in store order. It reads each record when
+// it emits it (and once more before, in citedSources, to learn which sources are cited),
+// so that it holds one record at a time. It stops at the first error of emit, of a read,
+// or of ctx (checked between records).
 func exportSubgraph(ctx context.Context, txn *badger.Txn, sel *subgraphSelection, passes int, emit func(int, Record) error) error {
-	entity := func(n NodeID) (*Entity, error) {
-		item, err := txn.Get(nodeKey(n))
-		if err != nil {
-			return nil, err
-		}
-		var e *Entity
-		err = item.Value(func(b []byte) error { e, err = decodeEntity(b); return err })
-		return e, err
-	}
-	relationship := func(r RelID) (*Relationship, error) {
-		item, err := txn.Get(relKey(r))
-		if err != nil {
-			return nil, err
-		}
-		var rel *Relationship
-		err = item.Value(func(b []byte) error { _, _, _, rel, err = decodeRelationship(b); return err })
-		return rel, err
-	}
 	// Sources come first, so that the output imports in order; which ones are cited is
 	// only known once every record of the selection has been read.
-	cited := map[string]struct{}{}
-	for i, n := range sel.nodes {
-		if i&255 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		e, err := entity(n)
-		if err != nil {
-			return err
-		}
-		for _, s := range e.Sources {
-			cited[s] = struct{}{}
-		}
+	sources, err := citedSources(ctx, txn, sel)
+	if err != nil {
+		return err
 	}
-	for i, r := range sel.rels {
-		if i&255 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rel, err := relationship(r)
-		if err != nil {
-			return err
-		}
-		for _, s := range rel.Sources {
-			cited[s] = struct{}{}
-		}
-	}
-	sources := make([]string, 0, len(cited))
-	for id := range cited {
-		sources = append(sources, id)
-	}
-	cited = nil
-	slices.Sort(sources)
 	for pass := range passes {
-		for _, id := range sources {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item, err := txn.Get(sourceKey(id))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			src := &Source{}
-			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
-				return err
-			}
-			if err := emit(pass, Record{Source: src}); err != nil {
-				return err
-			}
+		if err := emitSources(ctx, txn, sources, func(r Record) error { return emit(pass, r) }); err != nil {
+			return err
 		}
 		for _, n := range sel.nodes {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			e, err := entity(n)
+			e, err := exportEntity(txn, n)
 			if err != nil {
 				return err
 			}
@@ -367,7 +307,7 @@ func exportSubgraph(ctx context.Context, txn *badger.Txn, sel *subgraphSelection
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			rel, err := relationship(r)
+			rel, err := exportRelationship(txn, r)
 			if err != nil {
 				return err
 			}
@@ -377,4 +317,87 @@ func exportSubgraph(ctx context.Context, txn *badger.Txn, sel *subgraphSelection
 		}
 	}
 	return nil
+}
+
+// citedSources returns, sorted, the ids of the sources that the entities and
+// relationships of sel cite. It reads every record of sel once and keeps only the ids.
+func citedSources(ctx context.Context, txn *badger.Txn, sel *subgraphSelection) ([]string, error) {
+	cited := map[string]struct{}{}
+	for i, n := range sel.nodes {
+		if i&255 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e, err := exportEntity(txn, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range e.Sources {
+			cited[s] = struct{}{}
+		}
+	}
+	for i, r := range sel.rels {
+		if i&255 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		rel, err := exportRelationship(txn, r)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range rel.Sources {
+			cited[s] = struct{}{}
+		}
+	}
+	sources := make([]string, 0, len(cited))
+	for id := range cited {
+		sources = append(sources, id)
+	}
+	slices.Sort(sources)
+	return sources, nil
+}
+
+// emitSources reads and emits the sources with the given ids, in order; an id with no
+// source record in the store is skipped rather than failing the export.
+func emitSources(ctx context.Context, txn *badger.Txn, ids []string, emit func(Record) error) error {
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		item, err := txn.Get(sourceKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		src := &Source{}
+		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
+			return err
+		}
+		if err := emit(Record{Source: src}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportEntity reads and decodes the entity n of txn.
+func exportEntity(txn *badger.Txn, n NodeID) (*Entity, error) {
+	item, err := txn.Get(nodeKey(n))
+	if err != nil {
+		return nil, err
+	}
+	var e *Entity
+	err = item.Value(func(b []byte) error { e, err = decodeEntity(b); return err })
+	return e, err
+}
+
+// exportRelationship reads and decodes the relationship r of txn.
+func exportRelationship(txn *badger.Txn, r RelID) (*Relationship, error) {
+	item, err := txn.Get(relKey(r))
+	if err != nil {
+		return nil, err
+	}
+	var rel *Relationship
+	err = item.Value(func(b []byte) error { _, _, _, rel, err = decodeRelationship(b); return err })
+	return rel, err
 }
