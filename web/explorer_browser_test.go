@@ -729,7 +729,7 @@ func TestFaviconWithoutKey(t *testing.T) {
 // labelClashes is a JS expression: the pairs of visible labels in the drawing (node
 // names, share and relationship labels) whose boxes on the screen overlap, as text.
 const labelClashes = `(() => {
-  const ls = [...document.querySelectorAll("#graph text.node-label, #graph text.box-label, #graph text.edge-label")]
+  const ls = [...document.querySelectorAll("#graph .node text, #graph text.edge-label")]
     .filter(t => getComputedStyle(t).display !== "none").map(t => [t.textContent, t.getBoundingClientRect()]);
   const out = [];
   for (let i = 0; i < ls.length; i++) for (let j = i + 1; j < ls.length; j++) {
@@ -738,12 +738,14 @@ const labelClashes = `(() => {
   }
   return out; })()`
 
-// sameShortName is a JS expression: the visible node labels shared by different names.
+// sameShortName is a JS expression: the visible node labels shared by different entities
+// (told apart by their tooltips: name, kind and country).
 const sameShortName = `(() => {
   const by = new Map();
-  for (const t of document.querySelectorAll("#graph [data-full]")) {
+  for (const g of document.querySelectorAll("#graph .node")) {
+    const t = g.querySelector("text"), name = g.querySelector("title").textContent;
     if (getComputedStyle(t).display === "none") continue;
-    by.set(t.textContent, new Set([...(by.get(t.textContent) || []), t.dataset.full]));
+    by.set(t.textContent, new Set([...(by.get(t.textContent) || []), name]));
   }
   return [...by].filter(([, names]) => names.size > 1).map(([l, names]) => l + " = " + [...names].join(" | ")); })()`
 
@@ -781,7 +783,7 @@ func TestExplorerFirstHour(t *testing.T) {
 	if same := eval[[]string](s, "distinct labels", sameShortName); len(same) > 0 {
 		t.Errorf("different names drawn as the same label: %q", same)
 	}
-	visible := eval[int](s, "visible labels", `[...document.querySelectorAll("#graph .node-label")].filter(t => getComputedStyle(t).display !== "none").length`)
+	visible := eval[int](s, "visible labels", `[...document.querySelectorAll("#graph .node text")].filter(t => getComputedStyle(t).display !== "none").length`)
 	t.Logf("%d-node neighbourhood: %d names shown, the rest on hover", n, visible)
 	if visible < n/3 {
 		t.Errorf("only %d of %d node names are shown", visible, n)
