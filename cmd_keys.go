@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	neturl "net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/lodestone-kg/lodestone/graph"
-	"github.com/lodestone-kg/lodestone/server"
+	"github.com/lodestone-kg/lodestone/client"
 )
 
 const keysUsage = `Usage: lodestone keys <command> [flags]
@@ -49,7 +46,11 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	// with runs fn on the keys of the server at --url, or else of the store in --data.
 	with := func(fn func(keys keyStore) error) error {
 		if *url != "" {
-			return fn(&keysClient{base: strings.TrimSuffix(*url, "/"), key: *adminKey})
+			c, err := client.New(*url, *adminKey)
+			if err != nil {
+				return fmt.Errorf("keys: --url: %w", err)
+			}
+			return fn(c)
 		}
 		store, err := openExistingStore(graph.Options{Dir: *data, CacheSize: noCache}, "give --data DIR of an existing store, or --url URL of a running server; lodestone serve or import creates a store")
 		if errors.Is(err, errNoStore) {
@@ -167,93 +168,9 @@ func (t bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // keyStore is what `lodestone keys` does to keys: graph.Store on a stopped server's
-// store, keysClient on a running server.
+// store, client.Client on a running server.
 type keyStore interface {
 	CreateAPIKey(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error)
 	APIKeys(ctx context.Context) ([]*graph.APIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*graph.APIKey, error)
-}
-
-// keysClient manages the API keys of a running server through its admin endpoints
-// (server/keys.go).
-type keysClient struct {
-	base, key string
-}
-
-func (c *keysClient) CreateAPIKey(ctx context.Context, role graph.Role, name string) (*graph.APIKey, string, error) {
-	body, _ := json.Marshal(map[string]string{"role": string(role), "name": name})
-	var out struct {
-		Key   server.KeyInfo `json:"key"`
-		Token string         `json:"token"`
-	}
-	if err := c.do(ctx, "POST", "/admin/keys", body, &out); err != nil {
-		return nil, "", err
-	}
-	return out.Key.APIKey(), out.Token, nil
-}
-
-func (c *keysClient) APIKeys(ctx context.Context) ([]*graph.APIKey, error) {
-	var out struct {
-		Keys []server.KeyInfo `json:"keys"`
-	}
-	if err := c.do(ctx, "GET", "/admin/keys", nil, &out); err != nil {
-		return nil, err
-	}
-	keys := make([]*graph.APIKey, len(out.Keys))
-	for i, k := range out.Keys {
-		keys[i] = k.APIKey()
-	}
-	return keys, nil
-}
-
-func (c *keysClient) RevokeAPIKey(ctx context.Context, id string) (*graph.APIKey, error) {
-	var out struct {
-		Key server.KeyInfo `json:"key"`
-	}
-	if err := c.do(ctx, "POST", "/admin/keys/"+neturl.PathEscape(id)+"/revoke", nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Key.APIKey(), nil
-}
-
-// do sends one admin request and decodes its JSON answer into out; an error answer
-// ({"error":{"code","field","message"}}) becomes an error that says it.
-func (c *keysClient) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	authorize(req, c.key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error struct {
-				Code, Message string
-			} `json:"error"`
-			Errors []struct {
-				Message string `json:"message"`
-			} `json:"errors"`
-		}
-		if json.Unmarshal(raw, &e) == nil {
-			if e.Error.Message != "" {
-				return fmt.Errorf("keys: %s (%s, %s)", e.Error.Message, e.Error.Code, resp.Status)
-			}
-			if len(e.Errors) > 0 {
-				return fmt.Errorf("keys: %s (%s)", e.Errors[0].Message, resp.Status)
-			}
-		}
-		return fmt.Errorf("keys: %s %s: %s", method, path, resp.Status)
-	}
-	return json.Unmarshal(raw, out)
 }
