@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strconv"
-	"strings"
 
+	"github.com/lodestone-kg/lodestone/client"
 	"github.com/lodestone-kg/lodestone/graph"
-	"github.com/lodestone-kg/lodestone/server"
 )
 
 // runBackup writes an online backup: from a running server (--url, GET /admin/backup)
@@ -37,28 +34,14 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	defer f.Close()
 	var next uint64
 	if *remote != "" {
-		u := strings.TrimRight(*remote, "/") + "/admin/backup?since=" + strconv.FormatUint(*since, 10)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		c, err := client.New(*remote, *key)
 		if err != nil {
-			return err
+			return fmt.Errorf("backup: --url: %w", err)
 		}
-		authorize(req, *key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if next, err = c.Backup(ctx, f, *since); err != nil {
+			f.Close()
 			os.Remove(*out)
-			return fmt.Errorf("backup: %s answered %s: %s", *remote, resp.Status, strings.TrimSpace(string(body)))
-		}
-		if _, err := io.Copy(f, resp.Body); err != nil {
-			return err
-		}
-		v := resp.Trailer.Get(server.BackupVersionHeader)
-		if next, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return fmt.Errorf("backup: the server did not finish the backup (no %s trailer); it is incomplete", server.BackupVersionHeader)
+			return fmt.Errorf("backup: %s: %w", *remote, err)
 		}
 	} else {
 		store, err := graph.Open(graph.Options{Dir: *data, ReadOnly: true, CacheSize: noCache})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/lodestone-kg/lodestone/client"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/ingest"
 )
@@ -56,24 +56,13 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		if csvDir {
 			return fmt.Errorf("export: from a server, csv comes as a zip: name --out FILE.zip")
 		}
-		q := url.Values{"format": {*format}, "seeds": {*seeds}, "depth": {*depth}, "types": {*types}, "direction": {*direction}, "asOf": {*asOf}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*remote, "/")+"/export?"+q.Encode(), nil)
+		c, err := client.New(*remote, *key)
 		if err != nil {
-			return err
+			return fmt.Errorf("export: --url: %w", err)
 		}
-		authorize(req, *key)
-		resp, err := http.DefaultClient.Do(req)
+		n, err := c.Export(ctx, w, *format, url.Values{"seeds": {*seeds}, "depth": {*depth}, "types": {*types}, "direction": {*direction}, "asOf": {*asOf}})
 		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			return fmt.Errorf("export: %s answered %s: %s", *remote, resp.Status, strings.TrimSpace(string(body)))
-		}
-		n, err := io.Copy(w, resp.Body)
-		if err != nil {
-			return err
+			return fmt.Errorf("export: %s: %w", *remote, err)
 		}
 		fmt.Fprintf(stderr, "exported %s bytes of %s in %s\n", groupInt(n), *format, time.Since(start).Round(time.Millisecond))
 		return finish()
@@ -110,4 +99,3 @@ func groupInt(n int64) string {
 	return b.String()
 }
 
-func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

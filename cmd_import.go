@@ -3,18 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/lodestone-kg/lodestone/client"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/ingest"
 )
@@ -150,60 +146,14 @@ func openImportStore(cfg importConfig) (*graph.Store, error) {
 
 // importRemote posts the files to a running server's /admin/import.
 func importRemote(ctx context.Context, cfg importConfig, files []string, stdout io.Writer) error {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		for _, name := range files {
-			f, err := os.Open(name)
-			if err != nil {
-				pw.CloseWithError(err)
-				return
-			}
-			part, err := mw.CreateFormFile("file", filepath.Base(name))
-			if err == nil {
-				_, err = io.Copy(part, f)
-			}
-			f.Close()
-			if err != nil {
-				pw.CloseWithError(err)
-				return
-			}
-		}
-		pw.CloseWithError(mw.Close())
-	}()
-	u := strings.TrimRight(cfg.url, "/") + "/admin/import?" + url.Values{"format": {cfg.format}, "skipInvalid": {fmt.Sprint(cfg.skipInvalid)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, pr)
+	c, err := client.New(cfg.url, cfg.key)
+	if err != nil {
+		return fmt.Errorf("import: --url: %w", err)
+	}
+	out, err := c.Import(ctx, cfg.format, cfg.skipInvalid, files)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	authorize(req, cfg.key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var out struct {
-		Summary *ingest.Summary   `json:"summary"`
-		Rejects []json.RawMessage `json:"rejects"`
-		Error   *struct {
-			Code, Field, Message string
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return fmt.Errorf("import: %s answered %s", cfg.url, resp.Status)
-	}
-	if out.Error != nil {
-		return &graph.Error{Code: out.Error.Code, Field: out.Error.Field, Message: out.Error.Message}
-	}
-	if out.Summary == nil {
-		return fmt.Errorf("import: %s answered %s", cfg.url, resp.Status)
-	}
-	out.Summary.Duration = secondsDuration(out.Summary.Seconds)
 	fmt.Fprintln(stdout, out.Summary)
 	if len(out.Rejects) > 0 {
 		var b bytes.Buffer
