@@ -56,7 +56,7 @@ func TestMalformedFiles(t *testing.T) {
 		{"jsonl unknown field", FormatJSONL, map[string]string{"g.jsonl": `{"entity":{"id":"a","kind":"Company","name":"A","colour":"red"}}`},
 			"g.jsonl line 1: colour: is not a field of a Lodestone record"},
 		{"jsonl bad date", FormatJSONL, map[string]string{"g.jsonl": `{"entity":{"id":"a","kind":"Company","name":"A","validFrom":"2024-02-30"}}`},
-			`g.jsonl line 1: "2024-02-30" is not a date of the form YYYY-MM-DD`},
+			`g.jsonl line 1: "2024-02-30" is not a date: February 2024 has 29 days`},
 		{"jsonl unknown source", FormatJSONL, map[string]string{"g.jsonl": `{"entity":{"id":"a","kind":"Company","name":"A","sources":["nope"]}}`},
 			`g.jsonl line 1: sources[0]: "nope" is not a source in the import or the store; add the source record to the import`},
 		// CSV
