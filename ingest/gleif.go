@@ -71,11 +71,17 @@ func decodeGLEIF(ctx context.Context, env *decodeEnv, inputs []*Input, emit func
 	return nil
 }
 
+// gleifDecoder reads GLEIF RR golden-copy files, one after the other, resolving LEIs to
+// entities across all of them.
 type gleifDecoder struct {
 	env *decodeEnv
 	ids map[string]string // LEI → entity id ("" while a stub is pending)
 }
 
+// file decodes one golden-copy CSV: its header (gleifHeader), a source naming the file,
+// then one relationship per row (row). A row that cannot be read is emitted as an item
+// with its error, naming the file, the line and the column; ctx is checked every 1,024
+// rows. It returns emit's first error, a read error, or ctx's.
 func (g *gleifDecoder) file(ctx context.Context, in *Input, emit func(*item) error) error {
 	rc, err := g.env.open(in)
 	if err != nil {
@@ -90,65 +96,11 @@ func (g *gleifDecoder) file(ctx context.Context, in *Input, emit func(*item) err
 	if err != nil {
 		return csvParseError(in.Name, err)
 	}
-	col := map[string]int{}
-	type slot struct{ start, end, typ int }
-	periods := map[int]*slot{}
-	type qslot struct{ method, amount, units int }
-	quants := map[int]*qslot{}
-	quals := map[int][2]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		col[h] = i
-		if m := gleifPeriodCol.FindStringSubmatch(h); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			if periods[n] == nil {
-				periods[n] = &slot{-1, -1, -1}
-			}
-			switch m[2] {
-			case "startDate":
-				periods[n].start = i
-			case "endDate":
-				periods[n].end = i
-			default:
-				periods[n].typ = i
-			}
-		}
-		if m := gleifQuantifierCol.FindStringSubmatch(h); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			if quants[n] == nil {
-				quants[n] = &qslot{-1, -1, -1}
-			}
-			switch m[2] {
-			case "MeasurementMethod":
-				quants[n].method = i
-			case "QuantifierAmount":
-				quants[n].amount = i
-			default:
-				quants[n].units = i
-			}
-		}
-		if m := gleifQualifierCol.FindStringSubmatch(h); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			q, ok := quals[n]
-			if !ok {
-				q = [2]int{-1, -1}
-			}
-			if m[2] == "QualifierDimension" {
-				q[0] = i
-			} else {
-				q[1] = i
-			}
-			quals[n] = q
-		}
+	cols, err := gleifHeader(in.Name, header)
+	if err != nil {
+		return err
 	}
-	for _, need := range []string{gleifStart, gleifEnd, gleifType} {
-		if _, ok := col[need]; !ok {
-			return rowError(in.Name, 1, "", "the header has no %s column; is this a GLEIF RR golden-copy CSV?", need)
-		}
-	}
-	src := &graph.Source{Title: fmt.Sprintf("GLEIF Level 2 relationship records (%s)", in.Name), Publisher: "GLEIF",
-		URL: "https://www.gleif.org/en/lei-data/gleif-golden-copy"}
-	src.ID = graph.SourceID(src)
+	src := gleifSource(in.Name)
 	if err := emit(&item{file: in.Name, line: 1, rec: graph.Record{Source: src}}); err != nil {
 		return err
 	}
@@ -181,158 +133,268 @@ func (g *gleifDecoder) file(ctx context.Context, in *Input, emit func(*item) err
 		// FieldPos only after a record read without error: a broken one may have no
 		// fields, and FieldPos(0) would panic.
 		line, _ := cr.FieldPos(0)
-		get := func(i int) string {
-			if i < 0 || i >= len(row) {
-				return ""
-			}
-			v := strings.TrimSpace(row[i])
-			if v == "NULL" {
-				return ""
-			}
-			return v
-		}
-		byName := func(name string) string {
-			i, ok := col[name]
-			if !ok {
-				return ""
-			}
-			return get(i)
-		}
-		it := &item{file: in.Name, line: line, raw: csvRaw(row)}
-		fail := func(field, format string, args ...any) error {
-			it.err = rowError(in.Name, line, field, format, args...)
-			return emit(it)
-		}
-		bad := ""
-		for i, v := range row {
-			if !utf8.ValidString(v) {
-				bad = header[i]
-				break
-			}
-		}
-		if bad != "" {
-			if err := fail(bad, "is not valid UTF-8"); err != nil {
-				return err
-			}
-			continue
-		}
-		r := &graph.Relationship{Sources: []string{src.ID}}
-		typ := strings.ToUpper(strings.ReplaceAll(byName(gleifType), "-", "_"))
-		if !gleifTypes[typ] {
-			if err := fail(gleifType, "%q is not a GLEIF relationship type (IS_DIRECTLY_CONSOLIDATED_BY, IS_ULTIMATELY_CONSOLIDATED_BY, IS_INTERNATIONAL_BRANCH_OF, IS_FUND-MANAGED_BY, IS_SUBFUND_OF, IS_FEEDER_TO)", byName(gleifType)); err != nil {
-				return err
-			}
-			continue
-		}
-		r.Type = typ
-		props := map[string]any{}
-		var rowErr error
-		for _, p := range sortedKeys(periods) {
-			s := periods[p]
-			if !strings.EqualFold(get(s.typ), "RELATIONSHIP_PERIOD") {
-				continue
-			}
-			for _, d := range []struct {
-				idx int
-				dst *graph.Date
-				sub string
-			}{{s.start, &r.ValidFrom, "startDate"}, {s.end, &r.ValidTo, "endDate"}} {
-				v := get(d.idx)
-				if v == "" {
-					continue
-				}
-				day, err := gleifDay(v)
-				if err != nil {
-					rowErr = fail(fmt.Sprintf("Relationship.Period.%d.%s", p, d.sub), "%q is not a date (YYYY-MM-DD, optionally with a time)", v)
-					break
-				}
-				*d.dst = day
-			}
-			break
-		}
-		if it.err != nil {
-			if rowErr != nil {
-				return rowErr
-			}
-			continue
-		}
-		for _, q := range sortedKeys(quants) {
-			s := quants[q]
-			amount, units := get(s.amount), get(s.units)
-			if amount == "" {
-				continue
-			}
-			field := fmt.Sprintf("Relationship.Quantifiers.%d.QuantifierAmount", q)
-			f, err := strconv.ParseFloat(amount, 64)
-			if err != nil {
-				rowErr = fail(field, "%q is not a number", amount)
-				break
-			}
-			if m := get(s.method); m != "" {
-				props["measurementMethod"] = m
-			}
-			if units != "" && !strings.EqualFold(units, "PERCENTAGE") {
-				props["quantifier"] = amount + " " + units
-				continue
-			}
-			if f < 0 || f > 100 {
-				rowErr = fail(field, "%s %% is outside 0..100 %%", amount)
-				break
-			}
-			share := f / 100
-			r.Share = &share
-			break
-		}
-		if it.err != nil {
-			if rowErr != nil {
-				return rowErr
-			}
-			continue
-		}
-		for _, q := range sortedKeys(quals) {
-			if c := get(quals[q][1]); c != "" {
-				props["accountingStandard"] = c
-				break
-			}
-		}
-		if s := byName(gleifStatus); s != "" {
-			props["relationshipStatus"] = s
-		}
-		for _, c := range []string{"InitialRegistrationDate", "LastUpdateDate", "RegistrationStatus", "NextRenewalDate", "ManagingLOU", "ValidationSources", "ValidationDocuments", "ValidationReference"} {
-			if v := byName("Registration." + c); v != "" {
-				props["registration"+c] = v
-			}
-		}
-		r.Properties = propsJSON(props)
-		var err2 error
-		for _, end := range []struct {
-			id, idType, field string
-			dst               *string
-		}{{byName(gleifStart), byName(gleifStartType), gleifStart, &r.From}, {byName(gleifEnd), byName(gleifEndType), gleifEnd, &r.To}} {
-			if end.id == "" {
-				err2 = fail(end.field, "is empty")
-				break
-			}
-			id, stub, err := g.resolve(ctx, end.id, end.idType, src.ID)
-			if err != nil {
-				return err
-			}
-			if stub != nil {
-				if err := emit(&item{file: in.Name, line: line, rec: graph.Record{Entity: stub}, raw: it.raw}); err != nil {
-					return err
-				}
-			}
-			*end.dst = id
-		}
-		if it.err != nil {
-			if err2 != nil {
-				return err2
-			}
-			continue
-		}
-		it.rec.Relationship = r
-		if err := emit(it); err != nil {
+		if err := g.row(ctx, in.Name, line, cols, gleifRecord(row), src.ID, emit); err != nil {
 			return err
+		}
+	}
+}
+
+// gleifColumns is where a golden copy's header puts each column: by name, and the
+// numbered slots of periods, quantifiers and qualifiers (-1 for a column it lacks).
+type gleifColumns struct {
+	header  []string
+	byName  map[string]int
+	periods map[int]*gleifPeriodSlot
+	quants  map[int]*gleifQuantSlot
+	quals   map[int][2]int // dimension, category
+}
+
+// gleifPeriodSlot holds the columns of Relationship.Period.N.
+type gleifPeriodSlot struct{ start, end, typ int }
+
+// gleifQuantSlot holds the columns of Relationship.Quantifiers.N.
+type gleifQuantSlot struct{ method, amount, units int }
+
+// gleifHeader reads the header row of file: the columns by name and the numbered slots.
+// It refuses, naming file, a header without the start, end and type columns.
+func gleifHeader(file string, header []string) (*gleifColumns, error) {
+	c := &gleifColumns{header: header, byName: map[string]int{}, periods: map[int]*gleifPeriodSlot{},
+		quants: map[int]*gleifQuantSlot{}, quals: map[int][2]int{}}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		c.byName[h] = i
+		if m := gleifPeriodCol.FindStringSubmatch(h); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if c.periods[n] == nil {
+				c.periods[n] = &gleifPeriodSlot{-1, -1, -1}
+			}
+			switch m[2] {
+			case "startDate":
+				c.periods[n].start = i
+			case "endDate":
+				c.periods[n].end = i
+			default:
+				c.periods[n].typ = i
+			}
+		}
+		if m := gleifQuantifierCol.FindStringSubmatch(h); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if c.quants[n] == nil {
+				c.quants[n] = &gleifQuantSlot{-1, -1, -1}
+			}
+			switch m[2] {
+			case "MeasurementMethod":
+				c.quants[n].method = i
+			case "QuantifierAmount":
+				c.quants[n].amount = i
+			default:
+				c.quants[n].units = i
+			}
+		}
+		if m := gleifQualifierCol.FindStringSubmatch(h); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			q, ok := c.quals[n]
+			if !ok {
+				q = [2]int{-1, -1}
+			}
+			if m[2] == "QualifierDimension" {
+				q[0] = i
+			} else {
+				q[1] = i
+			}
+			c.quals[n] = q
+		}
+	}
+	for _, need := range []string{gleifStart, gleifEnd, gleifType} {
+		if _, ok := c.byName[need]; !ok {
+			return nil, rowError(file, 1, "", "the header has no %s column; is this a GLEIF RR golden-copy CSV?", need)
+		}
+	}
+	return c, nil
+}
+
+// gleifSource is the source every relationship of file cites.
+func gleifSource(file string) *graph.Source {
+	src := &graph.Source{Title: fmt.Sprintf("GLEIF Level 2 relationship records (%s)", file), Publisher: "GLEIF",
+		URL: "https://www.gleif.org/en/lei-data/gleif-golden-copy"}
+	src.ID = graph.SourceID(src)
+	return src
+}
+
+// gleifRecord is one record of a golden copy.
+type gleifRecord []string
+
+// get returns the trimmed cell i, "" for a missing cell or GLEIF's NULL.
+func (r gleifRecord) get(i int) string {
+	if i < 0 || i >= len(r) {
+		return ""
+	}
+	v := strings.TrimSpace(r[i])
+	if v == "NULL" {
+		return ""
+	}
+	return v
+}
+
+// named returns the cell of the column name, as get does ("" when there is none).
+func (r gleifRecord) named(c *gleifColumns, name string) string {
+	i, ok := c.byName[name]
+	if !ok {
+		return ""
+	}
+	return r.get(i)
+}
+
+// gleifFault is what is wrong with a row: the column and the message.
+type gleifFault struct{ field, msg string }
+
+func gleifFaultf(field, format string, args ...any) *gleifFault {
+	return &gleifFault{field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// row decodes one row into a relationship citing source and emits it, after a stub
+// entity for each end whose LEI the store and the files so far do not know. A row
+// that is wrong is emitted as an item with its error, and nothing else of it; row
+// returns only emit's errors and resolve's.
+func (g *gleifDecoder) row(ctx context.Context, file string, line int, cols *gleifColumns, row gleifRecord, source string, emit func(*item) error) error {
+	it := &item{file: file, line: line, raw: csvRaw(row)}
+	reject := func(f *gleifFault) error {
+		it.err = rowError(file, line, f.field, "%s", f.msg)
+		return emit(it)
+	}
+	r := &graph.Relationship{Sources: []string{source}}
+	props := map[string]any{}
+	for _, step := range []func() *gleifFault{
+		func() *gleifFault { return cols.checkUTF8(row) },
+		func() *gleifFault { return cols.relationshipType(row, r) },
+		func() *gleifFault { return cols.validity(row, r) },
+		func() *gleifFault { return cols.quantity(row, r, props) },
+	} {
+		if f := step(); f != nil {
+			return reject(f)
+		}
+	}
+	cols.properties(row, props)
+	r.Properties = propsJSON(props)
+	for _, end := range []struct {
+		id, idType, field string
+		dst               *string
+	}{{row.named(cols, gleifStart), row.named(cols, gleifStartType), gleifStart, &r.From}, {row.named(cols, gleifEnd), row.named(cols, gleifEndType), gleifEnd, &r.To}} {
+		if end.id == "" {
+			return reject(gleifFaultf(end.field, "is empty"))
+		}
+		id, stub, err := g.resolve(ctx, end.id, end.idType, source)
+		if err != nil {
+			return err
+		}
+		if stub != nil {
+			if err := emit(&item{file: file, line: line, rec: graph.Record{Entity: stub}, raw: it.raw}); err != nil {
+				return err
+			}
+		}
+		*end.dst = id
+	}
+	it.rec.Relationship = r
+	return emit(it)
+}
+
+// checkUTF8 names the first column of row that is not valid UTF-8.
+func (c *gleifColumns) checkUTF8(row gleifRecord) *gleifFault {
+	for i, v := range row {
+		if !utf8.ValidString(v) {
+			return gleifFaultf(c.header[i], "is not valid UTF-8")
+		}
+	}
+	return nil
+}
+
+// relationshipType sets r.Type from the row's RelationshipType (IS_FUND-MANAGED_BY is
+// written IS_FUND_MANAGED_BY), refusing a type GLEIF does not define.
+func (c *gleifColumns) relationshipType(row gleifRecord, r *graph.Relationship) *gleifFault {
+	v := row.named(c, gleifType)
+	typ := strings.ToUpper(strings.ReplaceAll(v, "-", "_"))
+	if !gleifTypes[typ] {
+		return gleifFaultf(gleifType, "%q is not a GLEIF relationship type (IS_DIRECTLY_CONSOLIDATED_BY, IS_ULTIMATELY_CONSOLIDATED_BY, IS_INTERNATIONAL_BRANCH_OF, IS_FUND-MANAGED_BY, IS_SUBFUND_OF, IS_FEEDER_TO)", v)
+	}
+	r.Type = typ
+	return nil
+}
+
+// validity sets r.ValidFrom and r.ValidTo from the first period slot, in slot order,
+// whose type is RELATIONSHIP_PERIOD; other periods are ignored.
+func (c *gleifColumns) validity(row gleifRecord, r *graph.Relationship) *gleifFault {
+	for _, p := range sortedKeys(c.periods) {
+		s := c.periods[p]
+		if !strings.EqualFold(row.get(s.typ), "RELATIONSHIP_PERIOD") {
+			continue
+		}
+		for _, d := range []struct {
+			idx int
+			dst *graph.Date
+			sub string
+		}{{s.start, &r.ValidFrom, "startDate"}, {s.end, &r.ValidTo, "endDate"}} {
+			v := row.get(d.idx)
+			if v == "" {
+				continue
+			}
+			day, err := gleifDay(v)
+			if err != nil {
+				return gleifFaultf(fmt.Sprintf("Relationship.Period.%d.%s", p, d.sub), "%q is not a date (YYYY-MM-DD, optionally with a time)", v)
+			}
+			*d.dst = day
+		}
+		return nil
+	}
+	return nil
+}
+
+// quantity sets r.Share from the first quantifier slot, in slot order, that holds a
+// percentage (0..100); a quantifier in other units is kept in props as "amount units",
+// and the measurement method of any quantifier read as props.measurementMethod.
+func (c *gleifColumns) quantity(row gleifRecord, r *graph.Relationship, props map[string]any) *gleifFault {
+	for _, q := range sortedKeys(c.quants) {
+		s := c.quants[q]
+		amount, units := row.get(s.amount), row.get(s.units)
+		if amount == "" {
+			continue
+		}
+		field := fmt.Sprintf("Relationship.Quantifiers.%d.QuantifierAmount", q)
+		f, err := strconv.ParseFloat(amount, 64)
+		if err != nil {
+			return gleifFaultf(field, "%q is not a number", amount)
+		}
+		if m := row.get(s.method); m != "" {
+			props["measurementMethod"] = m
+		}
+		if units != "" && !strings.EqualFold(units, "PERCENTAGE") {
+			props["quantifier"] = amount + " " + units
+			continue
+		}
+		if f < 0 || f > 100 {
+			return gleifFaultf(field, "%s %% is outside 0..100 %%", amount)
+		}
+		share := f / 100
+		r.Share = &share
+		return nil
+	}
+	return nil
+}
+
+// properties copies into props the first qualifier's accounting standard, the
+// relationship status and the registration columns.
+func (c *gleifColumns) properties(row gleifRecord, props map[string]any) {
+	for _, q := range sortedKeys(c.quals) {
+		if v := row.get(c.quals[q][1]); v != "" {
+			props["accountingStandard"] = v
+			break
+		}
+	}
+	if s := row.named(c, gleifStatus); s != "" {
+		props["relationshipStatus"] = s
+	}
+	for _, name := range []string{"InitialRegistrationDate", "LastUpdateDate", "RegistrationStatus", "NextRenewalDate", "ManagingLOU", "ValidationSources", "ValidationDocuments", "ValidationReference"} {
+		if v := row.named(c, "Registration."+name); v != "" {
+			props["registration"+name] = v
 		}
 	}
 }
