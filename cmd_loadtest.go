@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lodestone-kg/lodestone/client"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/synth"
 	"github.com/prometheus/common/expfmt"
@@ -84,8 +83,9 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}()
 		where = "in this process (client and server share it)"
 	}
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}
-	lt := &loadTest{cfg: cfg, graph: gcfg, base: base, client: client, run: time.Now().UnixNano()}
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}
+	api := &client.Client{BaseURL: strings.TrimRight(base, "/"), Key: cfg.key, HTTP: hc}
+	lt := &loadTest{cfg: cfg, graph: gcfg, base: base, client: hc, api: api, run: time.Now().UnixNano()}
 	res, err := lt.loadFor(ctx, stderr)
 	if err != nil {
 		return err
@@ -152,8 +152,9 @@ type loadTest struct {
 	cfg    loadConfig
 	graph  synth.Config
 	base   string
-	client *http.Client
-	run    int64 // makes the ids written by this run unique
+	client *http.Client   // for /metrics
+	api    *client.Client // for /graphql
+	run    int64          // makes the ids written by this run unique
 	done   atomic.Int64
 }
 
@@ -344,42 +345,19 @@ func (lt *loadTest) client1(run, reqCtx context.Context, c int) (times map[strin
 // post sends one GraphQL request. It returns graph.ELIMIT when the answer's only errors
 // are LIMIT_EXCEEDED, and an error for any other failure.
 func (lt *loadTest) post(ctx context.Context, query string, vars map[string]any) (string, error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, lt.base+"/graphql", bytes.NewReader(body))
+	ans, err := lt.api.Query(ctx, query, vars)
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if lt.cfg.key != "" {
-		req.Header.Set("Authorization", "Bearer "+lt.cfg.key)
+	if ans.Status != http.StatusOK {
+		return "", fmt.Errorf("status %d", ans.Status)
 	}
-	resp, err := lt.client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d: %.200s", resp.StatusCode, raw)
-	}
-	var out struct {
-		Errors []struct {
-			Message    string
-			Extensions struct{ Code string }
+	for _, e := range ans.Errors {
+		if e.Code() != graph.ELIMIT {
+			return "", fmt.Errorf("%s: %s", e.Code(), e.Message)
 		}
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", fmt.Errorf("answer is not JSON: %.200s", raw)
-	}
-	for _, e := range out.Errors {
-		if e.Extensions.Code != graph.ELIMIT {
-			return "", fmt.Errorf("%s: %s", e.Extensions.Code, e.Message)
-		}
-	}
-	if len(out.Errors) > 0 {
+	if len(ans.Errors) > 0 {
 		return graph.ELIMIT, nil
 	}
 	return "", nil

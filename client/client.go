@@ -127,21 +127,49 @@ type GraphQLError struct {
 
 func (e *GraphQLError) Error() string { return e.Message }
 
+// Answer is a GraphQL answer as the server sent it.
+type Answer struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// Data is the answer's data, raw; null or empty when there is none.
+	Data json.RawMessage `json:"data"`
+	// Errors are the answer's errors, in order.
+	Errors []*GraphQLError `json:"errors"`
+}
+
+// Code is the extensions.code of the error, such as LIMIT_EXCEEDED; empty when none.
+func (e *GraphQLError) Code() string {
+	c, _ := e.Extensions["code"].(string)
+	return c
+}
+
+// Query posts query with its variables to /graphql and returns the answer whatever its
+// errors and status; only a transport failure or a body that is not a GraphQL answer is
+// an error.
+func (c *Client) Query(ctx context.Context, query string, variables map[string]any) (*Answer, error) {
+	resp, err := c.request(ctx, http.MethodPost, "/graphql", jsonBody(map[string]any{"query": query, "variables": variables}), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	ans := &Answer{Status: resp.StatusCode}
+	if err := json.Unmarshal(raw, ans); err != nil {
+		return nil, fmt.Errorf("/graphql answered %s with no GraphQL answer: %.200s", resp.Status, raw)
+	}
+	return ans, nil
+}
+
 // GraphQL posts query with its variables to /graphql and decodes the answer's data into
 // out (when not nil). An answer with errors returns the first as a *GraphQLError, after
 // decoding whatever data came with it.
 func (c *Client) GraphQL(ctx context.Context, query string, variables map[string]any, out any) error {
-	var ans struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []*GraphQLError `json:"errors"`
-	}
-	resp, err := c.request(ctx, http.MethodPost, "/graphql", jsonBody(map[string]any{"query": query, "variables": variables}), "application/json")
+	ans, err := c.Query(ctx, query, variables)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		return fmt.Errorf("/graphql answered %s with no GraphQL answer", resp.Status)
 	}
 	if out != nil && len(ans.Data) > 0 && string(ans.Data) != "null" {
 		if err := json.Unmarshal(ans.Data, out); err != nil {
