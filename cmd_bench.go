@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lodestone-kg/lodestone/client"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/server"
 	"github.com/lodestone-kg/lodestone/synth"
@@ -52,7 +51,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return benchWriteJSONL(cfg, *writeJSONL)
 	}
 	if *serverURL != "" {
-		return benchRemote(ctx, cfg, *serverURL+"/graphql", *n, *only, stdout)
+		return benchRemote(ctx, cfg, *serverURL, *n, *only, stdout)
 	}
 	opts := graph.Options{Dir: *data, NoSync: true, CacheSize: cacheBytes(*cacheMiB)}
 	if *loadOnly {
@@ -92,8 +91,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
 	defer srv.Close()
-	url := "http://" + ln.Addr().String() + "/graphql"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	api := &client.Client{BaseURL: "http://" + ln.Addr().String(), HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
 
 	classes := benchClasses(ctx, store, cfg, rand.New(rand.NewPCG(uint64(cfg.Seed), 7)))
 
@@ -114,7 +112,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return fmt.Errorf("%s on the store: %w", c.name, err)
 		}
-		httpTimes, errs, err := measureHTTP(client, url, *n, c)
+		httpTimes, errs, err := measureHTTP(ctx, api, *n, c)
 		if err != nil {
 			return fmt.Errorf("%s through HTTP: %w", c.name, err)
 		}
@@ -132,11 +130,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			`{ holdings(of: "co-hub", maxDepth: 12) { integrated } }`,
 		} {
 			start := time.Now()
-			body, err := postGraphQLBody(client, url, q)
+			ans, err := api.Query(ctx, q, nil)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "Pathological (hub with %d relationships): `%s` answered in %s: %s\n", *hub, q, fmtDur(time.Since(start)), summarize(body))
+			fmt.Fprintf(stdout, "Pathological (hub with %d relationships): `%s` answered in %s: %s\n", *hub, q, fmtDur(time.Since(start)), summarize(ans))
 		}
 	}
 	runtime.GC()
@@ -240,42 +238,28 @@ func fmtDur(d time.Duration) string {
 
 // postGraphQL sends one query; bad is true when the answer carried GraphQL errors other
 // than LIMIT_EXCEEDED.
-func postGraphQL(c *http.Client, url, query string, vars map[string]any) (bad bool, err error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+func postGraphQL(ctx context.Context, api *client.Client, query string, vars map[string]any) (bad bool, err error) {
+	ans, err := api.Query(ctx, query, vars)
 	if err != nil {
 		return false, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return false, err
+	if ans.Status != http.StatusOK {
+		return false, fmt.Errorf("status %d", ans.Status)
 	}
-	if resp.StatusCode != 200 {
-		return false, fmt.Errorf("status %d: %s", resp.StatusCode, raw)
-	}
-	if bytes.Contains(raw, []byte(`"errors"`)) && !bytes.Contains(raw, []byte(graph.ELIMIT)) {
-		return true, nil
+	for _, e := range ans.Errors {
+		if e.Code() != graph.ELIMIT {
+			return true, nil
+		}
 	}
 	return false, nil
 }
 
-func postGraphQLBody(c *http.Client, url, query string) ([]byte, error) {
-	body, _ := json.Marshal(map[string]any{"query": query})
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
+// summarize is the first error of ans, or the size of its data.
+func summarize(ans *client.Answer) string {
+	if len(ans.Errors) > 0 {
+		return fmt.Sprintf("%d error(s), the first: %s (%s)", len(ans.Errors), ans.Errors[0].Message, ans.Errors[0].Code())
 	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
-}
-
-func summarize(body []byte) string {
-	s := string(body)
-	if i := strings.Index(s, `"errors"`); i >= 0 {
-		return strings.TrimSpace(s[i:min(len(s), i+200)])
-	}
-	return fmt.Sprintf("%d bytes of data", len(body))
+	return fmt.Sprintf("%d bytes of data", len(ans.Data))
 }
 
 // procStatus reads one field of /proc/self/status (Linux), e.g. VmRSS.
@@ -373,7 +357,11 @@ func benchClasses(ctx context.Context, store *graph.Store, cfg synth.Config, rng
 
 // benchRemote measures the GraphQL side of every class against a running server.
 func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only string, stdout io.Writer) error {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	api, err := client.New(url, "")
+	if err != nil {
+		return fmt.Errorf("bench: --url: %w", err)
+	}
+	api.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	fmt.Fprintf(stdout, "Server %s, %d companies, %d requests per class, one client.\n\n", url, cfg.Companies, n)
 	fmt.Fprintln(stdout, "| class | HTTP p50 | HTTP p99 | HTTP errors |")
 	fmt.Fprintln(stdout, "|---|---|---|---|")
@@ -381,7 +369,7 @@ func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only 
 		if !strings.Contains(c.name, only) {
 			continue
 		}
-		times, errs, err := measureHTTP(client, url, n, c)
+		times, errs, err := measureHTTP(ctx, api, n, c)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -392,10 +380,10 @@ func benchRemote(ctx context.Context, cfg synth.Config, url string, n int, only 
 
 // measureHTTP asks c's query n times through GraphQL over HTTP; errs counts answers with
 // GraphQL errors other than LIMIT_EXCEEDED.
-func measureHTTP(client *http.Client, url string, n int, c benchClass) (times []time.Duration, errs int, err error) {
+func measureHTTP(ctx context.Context, api *client.Client, n int, c benchClass) (times []time.Duration, errs int, err error) {
 	times, err = measure(n, func() error {
 		q, vars := c.query()
-		bad, err := postGraphQL(client, url, q, vars)
+		bad, err := postGraphQL(ctx, api, q, vars)
 		if bad {
 			errs++
 		}
