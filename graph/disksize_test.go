@@ -34,4 +34,7 @@ func TestStoreBytesCountsDisk(t *testing.T) {
 	if got, limit := st.StoreBytes, int64(64<<20); got <= 0 || got > limit {
 		t.Errorf("StoreBytes = %d with value-log files %d bytes long, want between 1 and %d", got, length, limit)
 	}
+	if got, limit := DiskUsage(dir), int64(256<<20); got <= 0 || got > limit {
+		t.Errorf("DiskUsage(%s) = %d with value-log files %d bytes long, want between 1 and %d", dir, got, length, limit)
+	}
 }
