@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -139,32 +138,6 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprint(stderr, keysUsage)
 	return fmt.Errorf("keys: unknown command %q", cmd)
-}
-
-// authorize sends key as "Authorization: Bearer key" with req (nothing when key is
-// empty).
-func authorize(req *http.Request, key string) {
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-}
-
-// bearerTransport authorizes every request with key (authorize) before sending it.
-type bearerTransport struct {
-	key  string
-	base http.RoundTripper // http.DefaultTransport when nil
-}
-
-func (t bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if t.key != "" {
-		req = req.Clone(req.Context())
-		authorize(req, t.key)
-	}
-	return base.RoundTrip(req)
 }
 
 // keyStore is what `lodestone keys` does to keys: graph.Store on a stopped server's

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lodestone-kg/lodestone/client"
 	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/server"
 	"go.uber.org/zap"
@@ -216,33 +217,33 @@ type queryConn struct {
 	server, data, key string
 }
 
-// client returns an HTTP client and the base URL of the API, and a function that
-// releases them. Without a server it opens the store (read-only unless write) and
-// serves the API in process.
-func (c *queryConn) client(write bool) (*http.Client, string, func(), error) {
+// client returns a client of the API, and a function that releases it. Without a
+// server it opens the store (read-only unless write) and serves the API in process.
+func (c *queryConn) client(write bool) (*client.Client, func(), error) {
 	if c.server != "" {
-		u, err := url.Parse(c.server)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, "", nil, fmt.Errorf("--url %q is not an http(s) URL such as http://localhost:8080", c.server)
+		api, err := client.New(c.server, c.key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--url: %w", err)
 		}
-		return &http.Client{Timeout: 5 * time.Minute, Transport: bearerTransport{key: c.key}}, strings.TrimRight(c.server, "/"), func() {}, nil
+		api.HTTP = &http.Client{Timeout: 5 * time.Minute}
+		return api, func() {}, nil
 	}
 	if !write {
 		if _, err := os.Stat(c.data); err != nil {
-			return nil, "", nil, fmt.Errorf("no store at %s (give --data DIR, or --url URL to ask a running server)", c.data)
+			return nil, nil, fmt.Errorf("no store at %s (give --data DIR, or --url URL to ask a running server)", c.data)
 		}
 	}
 	store, err := graph.Open(graph.Options{Dir: c.data, ReadOnly: !write, CacheSize: noCache})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("open the store at %s (a running server holds it: use --url URL): %w", c.data, err)
+		return nil, nil, fmt.Errorf("open the store at %s (a running server holds it: use --url URL): %w", c.data, err)
 	}
 	// In process, nothing listens: whoever can open the store folder owns it.
 	h, err := server.NewServer(zap.NewNop(), server.Config{Version: version, AnonymousWrites: true}, store, schemaSDL)
 	if err != nil {
 		store.Close()
-		return nil, "", nil, err
+		return nil, nil, err
 	}
-	return &http.Client{Transport: handlerTransport{h}}, "http://lodestone.local", func() { store.Close() }, nil
+	return &client.Client{BaseURL: "http://lodestone.local", HTTP: &http.Client{Transport: handlerTransport{h}}}, func() { store.Close() }, nil
 }
 
 // handlerTransport answers requests with an in-process handler.
@@ -313,16 +314,17 @@ func (r *apiResponse) describe() string {
 	return b.String()
 }
 
-// do sends a request and decodes a JSON answer; it returns the raw body too.
-func do(ctx context.Context, client *http.Client, method, u string, header map[string]string, body []byte) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+// do sends a request to path under the API's base URL and returns the answer's status,
+// header and body.
+func do(ctx context.Context, api *client.Client, method, path string, header map[string]string, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, api.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := client.Do(req)
+	resp, err := api.Do(req)
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("cannot reach the server: %w", err)
 	}
@@ -334,13 +336,13 @@ func do(ctx context.Context, client *http.Client, method, u string, header map[s
 // graphQL runs a GraphQL request and decodes its data into out; GraphQL errors become
 // the returned error.
 func (c *queryConn) graphQL(ctx context.Context, write bool, query string, vars map[string]any, out any) error {
-	client, base, done, err := c.client(write)
+	api, done, err := c.client(write)
 	if err != nil {
 		return err
 	}
 	defer done()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	status, _, raw, err := do(ctx, client, http.MethodPost, base+"/graphql", map[string]string{"Content-Type": "application/json"}, body)
+	status, _, raw, err := do(ctx, api, http.MethodPost, "/graphql", map[string]string{"Content-Type": "application/json"}, body)
 	if err != nil {
 		return err
 	}
@@ -373,16 +375,16 @@ type listedQuery struct {
 }
 
 func (c *queryConn) list(ctx context.Context, tag string, asJSON bool, stdout io.Writer) error {
-	client, base, done, err := c.client(false)
+	api, done, err := c.client(false)
 	if err != nil {
 		return err
 	}
 	defer done()
-	u := base + "/queries"
+	u := "/queries"
 	if tag != "" {
 		u += "?" + url.Values{"tag": {tag}}.Encode()
 	}
-	status, _, raw, err := do(ctx, client, http.MethodGet, u, nil, nil)
+	status, _, raw, err := do(ctx, api, http.MethodGet, u, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -541,12 +543,12 @@ func (c *queryConn) run(ctx context.Context, name string, version int, vars varF
 	if version > 0 {
 		path += "/versions/" + strconv.Itoa(version)
 	}
-	client, base, done, err := c.client(false)
+	api, done, err := c.client(false)
 	if err != nil {
 		return err
 	}
 	defer done()
-	status, header, raw, err := do(ctx, client, http.MethodGet, base+path+"?"+q.Encode(), nil, nil)
+	status, header, raw, err := do(ctx, api, http.MethodGet, path+"?"+q.Encode(), nil, nil)
 	if err != nil {
 		return err
 	}

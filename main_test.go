@@ -277,3 +277,11 @@ func TestStoreCommandsRefuseMissingStore(t *testing.T) {
 		}
 	}
 }
+
+// authorize sends key as "Authorization: Bearer key" with req (nothing when key is
+// empty).
+func authorize(req *http.Request, key string) {
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+}
