@@ -115,3 +115,25 @@ func createAtomic(name string) (f *os.File, commit func() error, abort func(), e
 	}
 	return f, commit, abort, nil
 }
+
+// groupInt writes n with thousands separators.
+func groupInt(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -85,17 +85,3 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		groupInt(int64(sum.Sources)), groupInt(int64(sum.Entities)), groupInt(int64(sum.Relationships)), groupInt(sum.Bytes), *format, sum.Duration.Round(time.Millisecond))
 	return finish()
 }
-
-// groupInt writes n with thousands separators.
-func groupInt(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-

@@ -168,12 +168,3 @@ func importRemote(ctx context.Context, cfg importConfig, files []string, stdout 
 	}
 	return nil
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

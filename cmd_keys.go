@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lodestone-kg/lodestone/graph"
 	"github.com/lodestone-kg/lodestone/client"
+	"github.com/lodestone-kg/lodestone/graph"
 )
 
 const keysUsage = `Usage: lodestone keys <command> [flags]

@@ -3,7 +3,8 @@
 //
 //	lodestone [serve] [flags]   serve the GraphQL API (the default job)
 //	lodestone version           print the version
-//	lodestone healthcheck       exit 0 when a local server answers /healthz
+//	lodestone help              list the commands (also --help, -h)
+//	lodestone healthcheck       exit 0 when the server at --url answers /healthz
 //	lodestone check             verify a store's invariants
 //	lodestone import FILE…      import JSONL, CSV, BODS or GLEIF files
 //	lodestone export            export the graph or a subgraph (JSONL, GraphML, GEXF, Cytoscape, CSV)

@@ -319,4 +319,3 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id string) (*graph.APIKey, er
 	}
 	return out.Key.APIKey(), nil
 }
-

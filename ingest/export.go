@@ -112,7 +112,9 @@ func Export(ctx context.Context, store *graph.Store, w io.Writer, format string,
 		err = exportFtM(ctx, store, bw, sel, sum)
 	case FormatCSV:
 		zw := zip.NewWriter(bw)
-		err = exportCSV(ctx, store, sel, sum, func(name string) (io.Writer, error) { return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: start}) })
+		err = exportCSV(ctx, store, sel, sum, func(name string) (io.Writer, error) {
+			return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: start})
+		})
 		if err == nil {
 			err = zw.Close()
 		}
