@@ -51,8 +51,15 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 			}
 			return fn(c)
 		}
-		store, err := openExistingStore(graph.Options{Dir: *data, CacheSize: noCache}, "give --data DIR of an existing store, or --url URL of a running server; lodestone serve or import creates a store")
-		if errors.Is(err, errNoStore) {
+		opts := graph.Options{Dir: *data, CacheSize: noCache}
+		store, err := openExistingStore(opts, "give --data DIR of an existing store, or --url URL of a running server; lodestone serve or import creates a store")
+		if errors.Is(err, errNoStore) && cmd == "create" {
+			// The first admin key is made before the first start (README, Access
+			// control): create may begin a store, and says so; list and revoke refuse.
+			if store, err = graph.Open(opts); err == nil {
+				fmt.Fprintf(stderr, "keys: there was no store at %s: created a new, empty one\n", *data)
+			}
+		} else if errors.Is(err, errNoStore) {
 			return fmt.Errorf("keys: %w", err)
 		}
 		if err != nil {

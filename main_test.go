@@ -257,10 +257,16 @@ func TestHealthcheckTakesBaseURL(t *testing.T) {
 	}
 }
 
-// TestStoreCommandsRefuseMissingStore: keys and check pointed at a folder with no store
-// refuse, and create neither the folder nor a store in an empty one.
+// TestStoreCommandsRefuseMissingStore: keys list, keys revoke and check pointed at a
+// folder with no store refuse, and create neither the folder nor a store in an empty
+// one; keys create, which makes the first key before the first start, says that it
+// created a store.
 func TestStoreCommandsRefuseMissingStore(t *testing.T) {
-	for _, args := range [][]string{{"keys", "list"}, {"keys", "create", "--role", "reader"}, {"check"}} {
+	dir := filepath.Join(t.TempDir(), "new")
+	if _, errOut, err := runCLI(t, nil, "", "keys", "create", "--role", "admin", "--data", dir); err != nil || !strings.Contains(errOut, "created a new, empty one") {
+		t.Errorf("keys create on a new folder: stderr %q, %v; want a key and a note that a store was created", errOut, err)
+	}
+	for _, args := range [][]string{{"keys", "list"}, {"keys", "revoke", "00000000000000aa"}, {"check"}} {
 		missing := filepath.Join(t.TempDir(), "missing")
 		empty := t.TempDir()
 		for _, dir := range []string{missing, empty} {
