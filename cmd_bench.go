@@ -78,7 +78,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "compacted the store in %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	st, _ := store.Stats(ctx)
-	st.StoreBytes = dirSize(*data)
+	st.StoreBytes = graph.DiskUsage(*data)
 
 	handler, err := server.NewServer(nil, server.Config{}, store, schemaSDL)
 	if err != nil {
@@ -178,7 +178,7 @@ func benchLoad(ctx context.Context, store *graph.Store, cfg synth.Config, dir, p
 	fmt.Fprintf(out, "generated and loaded %d companies (%d entities, %d relationships, %d sources) in %s (%.0f records/s; CPU %s; peak RSS %s; store %.0f MiB)\n",
 		cfg.Companies, bs.Entities, bs.Relationships, bs.Sources, took.Round(time.Millisecond),
 		float64(bs.Entities+bs.Relationships+bs.Sources)/took.Seconds(), (cpuTime() - cpu).Round(time.Millisecond),
-		procStatus("VmHWM"), float64(dirSize(dir))/(1<<20))
+		procStatus("VmHWM"), float64(graph.DiskUsage(dir))/(1<<20))
 	return nil
 }
 
@@ -274,20 +274,6 @@ func procStatus(field string) string {
 		}
 	}
 	return "unknown"
-}
-
-// dirSize returns the bytes of the files under dir.
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // benchClass is one traversal class of the benchmark: the same question asked of the
