@@ -141,6 +141,31 @@ func (q *queryResolver) SavedQuery(ctx context.Context, args struct {
 	return &savedQueryResolver{q: h.Latest(), h: h, root: q.Resolver}, nil
 }
 
+// savedQueryArgs reads the arguments that name a saved query and its variables
+// (runSavedQuery, savedQueryResult) and looks the query up. Errors: INVALID_INPUT on
+// variables (not a JSON object) or version (below 1); NOT_FOUND for an unknown name or
+// version.
+func savedQueryArgs(ctx context.Context, store *graph.Store, name string, variables *JSON, version *int32) (*graph.SavedQuery, map[string]any, error) {
+	vars := map[string]any{}
+	if variables != nil && len(variables.raw) > 0 && string(variables.raw) != "null" {
+		if err := json.Unmarshal(variables.raw, &vars); err != nil || vars == nil {
+			return nil, nil, graph.Invalid("variables", "must be a JSON object of parameter values, e.g. {\"company\": \"mp-materials\"}")
+		}
+	}
+	v := 0
+	if version != nil {
+		if *version < 1 {
+			return nil, nil, graph.Invalid("version", "must be 1 or more")
+		}
+		v = int(*version)
+	}
+	sq, err := store.SavedQuery(ctx, name, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sq, vars, nil
+}
+
 // RunSavedQuery runs a saved query and returns its data. Errors: NOT_FOUND for an
 // unknown name or version; INVALID_INPUT (field: the parameter) for missing, ill-typed
 // or unknown variables, or when run from inside a saved query; otherwise the first error
@@ -153,20 +178,7 @@ func (q *queryResolver) RunSavedQuery(ctx context.Context, args struct {
 	if v, _ := ctx.Value(insideSavedKey{}).(bool); v {
 		return nil, graph.Invalid("name", "a saved query cannot run saved queries")
 	}
-	vars := map[string]any{}
-	if args.Variables != nil && len(args.Variables.raw) > 0 && string(args.Variables.raw) != "null" {
-		if err := json.Unmarshal(args.Variables.raw, &vars); err != nil || vars == nil {
-			return nil, graph.Invalid("variables", "must be a JSON object of parameter values, e.g. {\"company\": \"mp-materials\"}")
-		}
-	}
-	version := 0
-	if args.Version != nil {
-		if *args.Version < 1 {
-			return nil, graph.Invalid("version", "must be 1 or more")
-		}
-		version = int(*args.Version)
-	}
-	sq, err := q.store.SavedQuery(ctx, args.Name, version)
+	sq, vars, err := savedQueryArgs(ctx, q.store, args.Name, args.Variables, args.Version)
 	if err != nil {
 		return nil, err
 	}

@@ -108,20 +108,7 @@ func (s *subscriptionResolver) SavedQueryResult(ctx context.Context, args struct
 	Variables *JSON
 	Version   *int32
 }) (<-chan *savedQueryResultResolver, error) {
-	vars := map[string]any{}
-	if args.Variables != nil && len(args.Variables.raw) > 0 && string(args.Variables.raw) != "null" {
-		if err := json.Unmarshal(args.Variables.raw, &vars); err != nil || vars == nil {
-			return nil, graph.Invalid("variables", "must be a JSON object of parameter values, e.g. {\"company\": \"mp-materials\"}")
-		}
-	}
-	version := 0
-	if args.Version != nil {
-		if *args.Version < 1 {
-			return nil, graph.Invalid("version", "must be 1 or more")
-		}
-		version = int(*args.Version)
-	}
-	sq, err := s.store.SavedQuery(ctx, args.Name, version)
+	sq, vars, err := savedQueryArgs(ctx, s.store, args.Name, args.Variables, args.Version)
 	if err != nil {
 		return nil, err
 	}
