@@ -56,7 +56,7 @@ func (s *subscriptionResolver) Changes(ctx context.Context, args struct {
 		}
 	}
 	// Refuse a pruned sequence now, as an error of the subscription, not of its stream.
-	first, err := s.store.Changes(s.readContext(ctx), q)
+	first, err := s.store.Changes(subscriptionReadContext(ctx), q)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *subscriptionResolver) Changes(ctx context.Context, args struct {
 				}
 			}
 			var err error
-			if page, err = s.store.Changes(s.readContext(ctx), q); err != nil {
+			if page, err = s.store.Changes(subscriptionReadContext(ctx), q); err != nil {
 				return
 			}
 		}
@@ -87,16 +87,23 @@ func (s *subscriptionResolver) Changes(ctx context.Context, args struct {
 	return out, nil
 }
 
-// readContext gives one read of a subscription its own work budget.
-func (s *subscriptionResolver) readContext(ctx context.Context) context.Context {
-	return subscriptionReadContext(ctx)
-}
-
 // subscriptionReadContext gives one read of a lasting stream (a subscription, a
-// webhook) its own work budget.
+// webhook) a work budget of its own: the server's (--max-cost, --work-time) when ctx
+// carries its guard (withStreamGuard: the SSE and graphql-ws transports), the defaults
+// otherwise (webhooks).
 func subscriptionReadContext(ctx context.Context) context.Context {
+	if g, ok := ctx.Value(streamGuardKey{}).(*guard); ok {
+		return g.work(ctx)
+	}
 	l := RequestLimits{}.withDefaults()
 	return graph.WithWork(ctx, graph.NewWork(int64(l.MaxCost), DefaultWorkTime))
+}
+
+type streamGuardKey struct{}
+
+// withStreamGuard returns ctx carrying g, whose limits the reads of its streams use.
+func withStreamGuard(ctx context.Context, g *guard) context.Context {
+	return context.WithValue(ctx, streamGuardKey{}, g)
 }
 
 // SavedQueryResult watches a saved query: its result now, then its result again after

@@ -84,6 +84,7 @@ func handleSSE(log *zap.Logger, cfg Config, store *graph.Store, schema *graphql.
 		ctx = loaders.NewContext(ctx, loaders.New(store))
 		ctx = withSchema(ctx, schema)
 		ctx = withWatchInterval(ctx, cfg.WatchInterval)
+		ctx = withStreamGuard(ctx, limits)
 		if cfg.Limits.NoIntrospection {
 			ctx = context.WithValue(ctx, noIntrospectionKey{}, true)
 		}

@@ -234,6 +234,7 @@ func (s *wsSession) run(ctx context.Context, id string, req graphQLRequest) {
 	ctx = loaders.NewContext(ctx, loaders.New(s.store))
 	ctx = withSchema(ctx, s.schema)
 	ctx = withWatchInterval(ctx, s.cfg.WatchInterval)
+	ctx = withStreamGuard(ctx, s.limits)
 	if s.cfg.Limits.NoIntrospection {
 		ctx = context.WithValue(ctx, noIntrospectionKey{}, true)
 	}
