@@ -343,11 +343,10 @@ func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, erro
 		it := v.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{famChange}, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		scanned := 0
-		handled := q.After // every commit up to it is in the page or did not match
+		p := pager{q: q, page: page, handled: q.After}
 		for it.Seek(changeKey(q.After + 1)); it.Valid(); it.Next() {
-			seq := binary.BigEndian.Uint64(it.Item().Key()[1:])
 			if scanned++; scanned > maxChangesScanned {
-				page.HasNext, page.Through = true, handled
+				p.cut()
 				return nil
 			}
 			if err := v.charge(1); err != nil {
@@ -357,22 +356,11 @@ func (s *Store) Changes(ctx context.Context, q ChangesQuery) (*ChangesPage, erro
 			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &c) }); err != nil {
 				return fmt.Errorf("graph: change %x: %w", it.Item().Key(), err)
 			}
-			kept, ok := q.Filter.Match(&c)
-			if !ok {
-				handled = seq
-				continue
-			}
-			if len(page.Commits) == q.First {
-				page.HasNext, page.Through = true, handled
+			if p.add(c) {
 				return nil
 			}
-			c.Changes = kept
-			page.Commits = append(page.Commits, c)
-			handled = seq
 		}
-		// The snapshot holds every commit up to the version read with it, and maybe one
-		// committed since: the page went through both.
-		page.Through = max(handled, v.reg.version)
+		p.finish(v.reg.version)
 		return nil
 	})
 	return page, err
@@ -391,25 +379,48 @@ func (s *Store) changesFromMemory(q ChangesQuery, page *ChangesPage) bool {
 		return false
 	}
 	page.Seq = seq
-	handled := q.After
-	for i := range list {
-		c := list[i]
-		kept, match := q.Filter.Match(&c)
-		if !match {
-			handled = c.Seq
-			continue
-		}
-		if len(page.Commits) == q.First {
-			page.HasNext, page.Through = true, handled
+	p := pager{q: q, page: page, handled: q.After}
+	for _, c := range list {
+		if p.add(c) {
 			return true
 		}
-		c.Changes = kept
-		page.Commits = append(page.Commits, c)
-		handled = c.Seq
 	}
-	page.Through = max(handled, seq)
+	p.finish(seq)
 	return true
 }
+
+// pager fills a ChangesPage from commits in sequence order, filtered and cut at First,
+// keeping Through right: what the store's and the memory's readers of the log share.
+type pager struct {
+	q       ChangesQuery
+	page    *ChangesPage
+	handled uint64 // every commit up to it is in the page or did not match
+}
+
+// add takes the next commit and reports whether the page is full (HasNext set: c and
+// what follows are for the next page).
+func (p *pager) add(c Commit) (full bool) {
+	kept, match := p.q.Filter.Match(&c)
+	if !match {
+		p.handled = c.Seq
+		return false
+	}
+	if len(p.page.Commits) == p.q.First {
+		p.page.HasNext, p.page.Through = true, p.handled
+		return true
+	}
+	c.Changes = kept
+	p.page.Commits = append(p.page.Commits, c)
+	p.handled = c.Seq
+	return false
+}
+
+// cut ends the page early, before a commit that was not looked at (HasNext).
+func (p *pager) cut() { p.page.HasNext, p.page.Through = true, p.handled }
+
+// finish ends a page that read to the end of the log, which holds every commit up to
+// seq (and maybe one committed since).
+func (p *pager) finish(seq uint64) { p.page.Through = max(p.handled, seq) }
 
 // changesFloor returns the sequence through which the log was pruned.
 func changesFloor(txn *badger.Txn) (uint64, error) {
