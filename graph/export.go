@@ -362,16 +362,12 @@ func emitSources(ctx context.Context, txn *badger.Txn, ids []string, emit func(R
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		item, err := txn.Get(sourceKey(id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			continue
-		}
+		src, err := readSource(txn, id)
 		if err != nil {
 			return err
 		}
-		src := &Source{}
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
-			return err
+		if src == nil {
+			continue
 		}
 		if err := emit(Record{Source: src}); err != nil {
 			return err

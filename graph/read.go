@@ -532,23 +532,34 @@ func (s *Store) Relationship(ctx context.Context, id string) (*Relationship, err
 	return r, err
 }
 
+// readSource reads the source id from txn, or nil when there is none.
+func readSource(txn *badger.Txn, id string) (*Source, error) {
+	item, err := txn.Get(sourceKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	src := &Source{}
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
 // Sources returns the sources with the given ids; unknown ids are skipped.
 func (s *Store) Sources(ctx context.Context, ids []string) ([]*Source, error) {
 	var out []*Source
 	err := s.read(ctx, Date{}, func(v *txnView) error {
 		for _, id := range ids {
-			item, err := v.txn.Get(sourceKey(id))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
+			src, err := readSource(v.txn, id)
 			if err != nil {
 				return err
 			}
-			src := &Source{}
-			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, src) }); err != nil {
-				return err
+			if src != nil {
+				out = append(out, src)
 			}
-			out = append(out, src)
 		}
 		return nil
 	})
